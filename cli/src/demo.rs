@@ -1,10 +1,11 @@
 //! `parley demo`: the main job on the sample services.
 //!
 //! Starts a private `nats-server -js`, the embedded OTLP receiver and the six sample services,
-//! runs the samples' scenarios (sync order, async order, saga success, saga compensation,
-//! poison message, duplicate delivery; built in from `sample-services/scenarios/`) with
-//! parley's scenario runner, and reports what each did and what its traces show. Everything is
-//! stopped again, whatever happens.
+//! verifies the built-in contracts, runs the samples' scenarios (sync order, async order, saga
+//! success, saga compensation, poison message, duplicate delivery; built in from
+//! `sample-services/scenarios/`) with parley's scenario runner, lints the architecture declared
+//! and observed ([`crate::demo_lint`]), and reports what each did and what its traces show.
+//! Everything is stopped again, whatever happens.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -22,6 +23,7 @@ use parley_samples::{Defect, Service};
 use serde_json::Value;
 
 use crate::Exit;
+use crate::demo_lint;
 use crate::output;
 use crate::progress::Bar;
 
@@ -30,7 +32,7 @@ pub struct DemoArgs {
     /// Switch one defect of the sample services on (see sample-services/README.md).
     #[arg(long, value_enum)]
     pub defect: Option<Defect>,
-    /// Where the report (report.html, report.json, junit.xml) and the services' logs go.
+    /// Where the report (report.html, report.json, junit.xml, lint-*.sarif) and the services' logs go.
     #[arg(long, default_value = "target/parley")]
     pub out_dir: PathBuf,
     #[command(flatten)]
@@ -125,14 +127,14 @@ pub async fn run(args: DemoArgs) -> Exit {
     receiver.shutdown().await;
     drop(nats);
     match result {
-        Ok((checks, traces)) => {
+        Ok(driven) => {
             let run = RunResults {
                 title: "parley demo".into(),
-                checks,
+                checks: driven.checks,
                 duration: started.elapsed(),
             };
             print_summary(&run);
-            match write_reports(&args.out_dir, &run, &traces) {
+            match write_reports(&args.out_dir, &run, &driven.traces, &driven.lint) {
                 Ok(report) => println!("report: {}", report.display()),
                 Err(e) => {
                     eprintln!("error: {e}");
@@ -259,6 +261,8 @@ enum DriveError {
         #[source]
         source: scenario::ScenarioError,
     },
+    #[error("the samples' architecture description does not lint: {0}")]
+    Lint(#[source] parley_harness::lint::LintError),
     #[error("NATS at {url} is unreachable: {source}")]
     Nats {
         url: String,
@@ -267,13 +271,21 @@ enum DriveError {
     },
 }
 
-/// Runs every built-in scenario against the stack; returns all their checks.
+/// What the demo ran: its checks, the traces of each scenario, the lint's views.
+struct Driven {
+    checks: Vec<Check>,
+    traces: Vec<(String, RequestTraces)>,
+    lint: Vec<demo_lint::View>,
+}
+
+/// Verifies the contracts, runs every built-in scenario against the stack and lints the
+/// architecture; returns all their checks.
 async fn drive(
     stack: &Stack,
     receiver: &Receiver,
     nats_url: &str,
     progress: &Bar,
-) -> Result<(Vec<Check>, Vec<(String, RequestTraces)>), DriveError> {
+) -> Result<Driven, DriveError> {
     let nats = async_nats::connect(nats_url)
         .await
         .map_err(|source| DriveError::Nats {
@@ -284,7 +296,7 @@ async fn drive(
         .timeout(Duration::from_secs(15))
         .build()
         .unwrap_or_default();
-    progress.start(parley_samples::scenarios::ALL.len() + 5);
+    progress.start(parley_samples::scenarios::ALL.len() + 6);
     let mut checks = verify_contracts(stack, nats_url, progress).await?;
     let mut all_traces = Vec::new();
     for (file, yaml) in parley_samples::scenarios::ALL {
@@ -326,7 +338,24 @@ async fn drive(
         progress.step(&s.name);
         checks.extend(results);
     }
-    Ok((checks, all_traces))
+    let config = parley_harness::lint::Config::default();
+    let base = parley_harness::lint::report::current_dir();
+    let declared = demo_lint::declared(&config).map_err(DriveError::Lint)?;
+    let views = vec![declared];
+    for view in &views {
+        let found = view.report.counts();
+        println!(
+            "\nlint ({}) → {} error(s), {} warning(s), {} note(s)",
+            view.label, found.errors, found.warnings, found.notes
+        );
+        checks.extend(demo_lint::checks(view, &base));
+    }
+    progress.step("lint");
+    Ok(Driven {
+        checks,
+        traces: all_traces,
+        lint: views,
+    })
 }
 
 /// `report.html`, `report.json` and `junit.xml` in the output folder; returns the HTML's path.
@@ -334,6 +363,7 @@ fn write_reports(
     dir: &std::path::Path,
     run: &RunResults,
     traces: &[(String, RequestTraces)],
+    lint: &[demo_lint::View],
 ) -> Result<PathBuf, String> {
     let html = parley_harness::report::html::render(&parley_harness::report::html::HtmlReport {
         title: "parley demo",
@@ -358,6 +388,10 @@ fn write_reports(
         &dir.join("junit.xml"),
         &parley_harness::report::junit::render(run),
     )?;
+    let base = parley_harness::lint::report::current_dir();
+    for view in lint {
+        demo_lint::write_sarif(dir, view, &base)?;
+    }
     Ok(report)
 }
 

@@ -5,6 +5,7 @@
 
 mod collect;
 mod demo;
+mod demo_lint;
 mod diff;
 mod export;
 mod lint;

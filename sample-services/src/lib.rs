@@ -28,4 +28,10 @@ pub mod stack;
 pub mod telemetry;
 
 pub use config::{SampleArgs, run};
+
+/// The samples' architecture description (`sample-services/architecture.yaml`), built in so
+/// that `parley demo` lints it wherever it runs.
+pub const ARCHITECTURE_YAML: &str = include_str!("../architecture.yaml");
+/// Where [`ARCHITECTURE_YAML`] lives in the repository, for findings' locations.
+pub const ARCHITECTURE_PATH: &str = "sample-services/architecture.yaml";
 pub use defect::{Defect, Service};
