@@ -218,6 +218,37 @@ async fn an_idempotency_key_makes_a_repeated_charge_replay_the_first() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replayed_declined_charge_is_the_same_problem_json() {
+    let env = Env::start().await;
+    let url = format!("{}/api/charge", env.url(Service::Payment));
+    let body = json!({ "amount": 500, "currency": "USD", "customerId": "c-broke-1" });
+    let mut answers = Vec::new();
+    for _ in 0..2 {
+        let r = env
+            .http
+            .post(&url)
+            .header("Idempotency-Key", "k-declined")
+            .json(&body)
+            .send()
+            .await
+            .expect("payment answers");
+        let content_type = r
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string();
+        let status = r.status().as_u16();
+        let v: serde_json::Value = r.json().await.expect("json");
+        answers.push((status, content_type, v));
+    }
+    assert_eq!(answers[0].0, 402, "{answers:?}");
+    assert_eq!(answers[0].1, "application/problem+json", "{answers:?}");
+    assert_eq!(answers[0], answers[1], "the replay is the first answer");
+    env.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_circuit_breaker_opens_when_payment_is_down_and_closes_when_it_is_back() {
     let mut env = Env::start_with(|o| {
         o.service_args.insert(

@@ -275,7 +275,7 @@ async fn charge(
         match state.http_keys.claim(key) {
             Claim::Done((status, body)) => {
                 tracing::info!(idempotency_key = %key, "replaying the first response");
-                return (status, Json(body)).into_response();
+                return charge_response(status, body);
             }
             Claim::InFlight => {
                 return Problem::new(
@@ -308,16 +308,19 @@ async fn charge(
     if let Some(key) = &key {
         state.http_keys.complete(key, (status, body.clone()));
     }
-    if status.is_success() {
-        (status, Json(body)).into_response()
-    } else {
-        let mut response = (status, Json(body)).into_response();
+    charge_response(status, body)
+}
+
+/// A charge's answer, first or replayed: JSON when it succeeded, problem+json when it did not.
+fn charge_response(status: StatusCode, body: serde_json::Value) -> Response {
+    let mut response = (status, Json(body)).into_response();
+    if !status.is_success() {
         response.headers_mut().insert(
             http::header::CONTENT_TYPE,
             http::HeaderValue::from_static("application/problem+json"),
         );
-        response
     }
+    response
 }
 
 async fn refund(State(state): State<Shared>, ApiJson(request): ApiJson<RefundRequest>) -> Response {
