@@ -126,6 +126,9 @@ pub fn load_str(text: &str, file: &Path) -> Result<Contract, FormatError> {
 /// Loads one file of a contracts folder: a parley contract or a Pact file.
 pub fn load_document(path: &Path) -> Result<Document, FormatError> {
     let text = read(path)?;
+    if is_pact_json(&text) {
+        return Ok(Document::Pact(path.to_path_buf()));
+    }
     match load(&text, path)? {
         Loaded::Parley(contract) => Ok(Document::Parley(contract)),
         Loaded::Pact(_) => Ok(Document::Pact(path.to_path_buf())),
@@ -169,6 +172,9 @@ pub fn load_dir_all(path: &Path) -> Result<Vec<FileResult>, FormatError> {
     files.sort();
     let results = parallel_map(&files, |file| {
         let text = read(file)?;
+        if is_pact_json(&text) {
+            return Ok(Some(Document::Pact(file.clone())));
+        }
         Ok(match load(&text, file)? {
             Loaded::Parley(contract) => Some(Document::Parley(contract)),
             Loaded::Pact(_) => Some(Document::Pact(file.clone())),
@@ -248,6 +254,32 @@ enum Loaded {
     Schema,
 }
 
+/// Whether a text is certainly a Pact file in JSON, judged by `serde_json` without a tree: the
+/// positioned YAML tree is for parley contracts, and a Pact file of 1,000 interactions would
+/// pay for it only to be read again by the Pact reader. `false` leaves the verdict to [`load`]
+/// (which recognises the same keys, and reports errors with positions).
+fn is_pact_json(text: &str) -> bool {
+    #[derive(serde::Deserialize)]
+    struct Top {
+        interactions: Option<serde::de::IgnoredAny>,
+        messages: Option<serde::de::IgnoredAny>,
+        consumer: Option<serde_json::Value>,
+        provider: Option<serde_json::Value>,
+    }
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    if text.len() as u64 > MAX_FILE_BYTES || !text.trim_start().starts_with('{') {
+        return false;
+    }
+    let Ok(top) = serde_json::from_str::<Top>(text) else {
+        return false;
+    };
+    let named = |v: &Option<serde_json::Value>| v.as_ref().is_some_and(|v| v.get("name").is_some());
+    top.interactions.is_some()
+        || top.messages.is_some()
+        || named(&top.consumer)
+        || named(&top.provider)
+}
+
 fn load(text: &str, file: &Path) -> Result<Loaded, FormatError> {
     if text.len() as u64 > MAX_FILE_BYTES {
         return Err(too_large(file, text.len() as u64));
@@ -294,4 +326,24 @@ fn load(text: &str, file: &Path) -> Result<Loaded, FormatError> {
             let position = tree::locate(text, &problem.spot, json_positions);
             FormatError::invalid(file, position, problem.message)
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_pact_json;
+
+    #[test]
+    fn the_fast_pact_sniff_is_sure_or_silent() {
+        assert!(is_pact_json(
+            r#"{"consumer":{"name":"a"},"provider":{"name":"b"},"interactions":[]}"#
+        ));
+        assert!(is_pact_json("\u{feff} {\"messages\": []}"));
+        // A parley contract in JSON: consumer and provider are names, not objects.
+        assert!(!is_pact_json(
+            r#"{"consumer":"a","provider":"b","http":[]}"#
+        ));
+        // Broken JSON and YAML are left to the positioned parser.
+        assert!(!is_pact_json(r#"{"interactions": [}"#));
+        assert!(!is_pact_json("interactions: []"));
+    }
 }
