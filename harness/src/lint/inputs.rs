@@ -90,6 +90,8 @@ impl Registry {
     pub fn standard() -> Self {
         let mut r = Registry::empty();
         r.register(Box::new(super::arch_yaml::ArchitectureYaml));
+        r.register(Box::new(super::asyncapi::AsyncApi));
+        r.register(Box::new(super::backstage::Backstage));
         r
     }
 
@@ -211,7 +213,7 @@ fn load_file(
             ErrorKind::UnknownInput,
             path,
             format!(
-                "not an input parley lint knows (known: {}); a parley architecture description starts with `parley: architecture/v1`",
+                "not an input parley lint knows (known: {}); a parley architecture description starts with `parley: architecture/v1`, an AsyncAPI document with `asyncapi: 3.0.0` (or 2.x), a Backstage catalog file with `apiVersion: backstage.io/v1alpha1`",
                 registry.kinds().join(", ")
             ),
         ));
