@@ -339,3 +339,39 @@ fn a_dangling_ref_in_a_referenced_file_is_reported_in_that_file() {
     let file = e.file.clone().unwrap_or_default();
     assert!(file.ends_with("broken-shared.yaml"), "{e}");
 }
+
+/// Every prefix of every public document (a cut at every few bytes: broken YAML, missing
+/// sections, dangling references) imports or is an error, and never panics.
+#[test]
+fn truncated_documents_never_panic() {
+    let registry = Registry::standard();
+    let mut files = Vec::new();
+    for dir in ["asyncapi", "asyncapi-social-media", "backstage"] {
+        let mut stack = vec![public().join(dir)];
+        while let Some(d) = stack.pop() {
+            for e in std::fs::read_dir(&d).expect("folder") {
+                let p = e.expect("entry").path();
+                if p.is_dir() {
+                    stack.push(p);
+                } else {
+                    files.push(p);
+                }
+            }
+        }
+    }
+    let mut tried = 0;
+    for file in files {
+        let text = std::fs::read_to_string(&file).expect("text");
+        for cut in (0..text.len()).step_by(5) {
+            let Some(prefix) = text.get(..cut) else {
+                continue;
+            };
+            let doc = lint::Document::new(&file, prefix);
+            if let Some(importer) = registry.recognise(&doc) {
+                let _ = importer.import(&doc);
+                tried += 1;
+            }
+        }
+    }
+    assert!(tried > 500, "{tried} prefixes imported");
+}
