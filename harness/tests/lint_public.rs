@@ -142,6 +142,13 @@ fn backstage_examples() {
 }
 
 #[test]
+fn microtosca_sockshop() {
+    let (graph, findings) = lint_public(&["microfreshener"]);
+    insta::assert_snapshot!("microtosca_graph", graph);
+    insta::assert_snapshot!("microtosca_findings", findings);
+}
+
+#[test]
 fn the_json_report_of_the_social_media_apps_is_stable() {
     let report = lint::lint_paths(
         &[public().join("asyncapi-social-media")],
@@ -346,7 +353,12 @@ fn a_dangling_ref_in_a_referenced_file_is_reported_in_that_file() {
 fn truncated_documents_never_panic() {
     let registry = Registry::standard();
     let mut files = Vec::new();
-    for dir in ["asyncapi", "asyncapi-social-media", "backstage"] {
+    for dir in [
+        "asyncapi",
+        "asyncapi-social-media",
+        "backstage",
+        "microfreshener",
+    ] {
         let mut stack = vec![public().join(dir)];
         while let Some(d) = stack.pop() {
             for e in std::fs::read_dir(&d).expect("folder") {

@@ -24,6 +24,7 @@ pub mod backstage;
 pub mod config;
 pub mod graph;
 pub mod inputs;
+pub mod microtosca;
 pub mod report;
 pub mod rules;
 pub mod yaml;
