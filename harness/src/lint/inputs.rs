@@ -90,6 +90,9 @@ impl Registry {
     pub fn standard() -> Self {
         let mut r = Registry::empty();
         r.register(Box::new(super::arch_yaml::ArchitectureYaml));
+        r.register(Box::new(super::asyncapi::AsyncApi));
+        r.register(Box::new(super::backstage::Backstage));
+        r.register(Box::new(super::microtosca::MicroTosca));
         r
     }
 
@@ -211,7 +214,7 @@ fn load_file(
             ErrorKind::UnknownInput,
             path,
             format!(
-                "not an input parley lint knows (known: {}); a parley architecture description starts with `parley: architecture/v1`",
+                "not an input parley lint knows (known: {}); a parley architecture description starts with `parley: architecture/v1`, an AsyncAPI document with `asyncapi: 3.0.0` (or 2.x), a Backstage catalog file with `apiVersion: backstage.io/v1alpha1`, a microTOSCA model with `tosca_definitions_version: micro_tosca_yaml_1.1`",
                 registry.kinds().join(", ")
             ),
         ));

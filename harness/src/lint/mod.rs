@@ -19,9 +19,12 @@
 //! [`LintReport::fails`] tells the binary whether a finding reached `--fail-on`.
 
 pub mod arch_yaml;
+pub mod asyncapi;
+pub mod backstage;
 pub mod config;
 pub mod graph;
 pub mod inputs;
+pub mod microtosca;
 pub mod report;
 pub mod rules;
 pub mod yaml;

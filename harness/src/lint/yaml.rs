@@ -155,6 +155,38 @@ pub fn index<'t>(file: &'t Path, text: &'t str) -> Result<Positions<'t>, LintErr
     })
 }
 
+/// Builds the position index of every document of a multi-document text (`---` separated, as
+/// Backstage catalog files are), in order; an empty document gets an empty index. A YAML error
+/// comes back with its location.
+pub fn index_all<'t>(file: &'t Path, text: &'t str) -> Result<Vec<Positions<'t>>, LintError> {
+    let lines = LineIndex::new(text);
+    let mut out = Vec::new();
+    for de in serde_norway::Deserializer::from_str(text) {
+        let mut ctx = Ctx {
+            base: text.as_ptr() as usize,
+            len: text.len(),
+            text,
+            offsets: HashMap::new(),
+        };
+        let first = NodeSeed {
+            ctx: &mut ctx,
+            path: String::new(),
+        }
+        .deserialize(de)
+        .map_err(|e| yaml_error(file, &e))?;
+        if let Some(first) = first {
+            ctx.offsets.entry(String::new()).or_insert(first);
+        }
+        out.push(Positions {
+            file,
+            text,
+            lines: lines.clone(),
+            offsets: ctx.offsets,
+        });
+    }
+    Ok(out)
+}
+
 /// A `serde_norway` error as a [`LintError`] at its position, its message without the
 /// " at line L column C" suffix.
 pub fn yaml_error(file: &Path, e: &serde_norway::Error) -> LintError {
@@ -378,6 +410,18 @@ subjects:
         assert_eq!((e.line, e.column), (Some(4), Some(3)), "{e}");
         assert!(e.message.contains("duplicate key `c`"), "{e}");
         let e = index(Path::new("s.yaml"), "a: [1, 2\nb: 3\n").unwrap_err();
+        assert!(e.line.is_some(), "{e}");
+    }
+
+    #[test]
+    fn every_document_of_a_stream_is_indexed() {
+        let text = "a: 1\n---\nb:\n  c: 2\n";
+        let docs = index_all(Path::new("m.yaml"), text).expect("indexes");
+        assert_eq!(docs.len(), 2);
+        let l = docs[1].exact("b.c").expect("located");
+        assert_eq!((l.line, l.column), (4, 3));
+        assert!(docs[0].exact("b").is_none());
+        let e = index_all(Path::new("m.yaml"), "a: 1\n---\nb: [\n").unwrap_err();
         assert!(e.line.is_some(), "{e}");
     }
 
