@@ -90,6 +90,7 @@ impl Registry {
     pub fn standard() -> Self {
         let mut r = Registry::empty();
         r.register(Box::new(super::arch_yaml::ArchitectureYaml));
+        r.register(Box::new(super::observed::OtlpTraces));
         r
     }
 

@@ -22,6 +22,7 @@ pub mod arch_yaml;
 pub mod config;
 pub mod graph;
 pub mod inputs;
+pub mod observed;
 pub mod report;
 pub mod rules;
 pub mod yaml;
