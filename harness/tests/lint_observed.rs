@@ -17,8 +17,15 @@ fn workspace() -> PathBuf {
         .expect("the workspace exists")
 }
 
+/// The recorded clean demo run the dashboards test reads (before `parley.call.*` existed).
 fn recorded_run() -> PathBuf {
     workspace().join("tests/data/recorded-run/spans.jsonl")
+}
+
+/// A clean demo run recorded the same way since the samples emit `parley.call.*` and
+/// `parley.service.kind` (and with the scenario runner's own spans, service `parley`).
+fn guarded_run() -> PathBuf {
+    workspace().join("tests/data/recorded-run/guarded-calls.jsonl")
 }
 
 fn errors(report: &LintReport) -> Vec<String> {
@@ -44,9 +51,9 @@ fn lint_graph(graph: &ServiceGraph) -> LintReport {
 // ---------------------------------------------------------------------------------------
 // The recorded clean run
 
-#[test]
-fn the_recorded_clean_run_gives_the_expected_edges_and_no_error() {
-    let loaded = lint::inputs::load(&[recorded_run()], &lint::Registry::standard())
+/// A recorded clean run: the graph has the expected edges, and lints with no finding at all.
+fn assert_clean_run(path: &Path) -> ServiceGraph {
+    let loaded = lint::inputs::load(&[path.to_path_buf()], &lint::Registry::standard())
         .expect("the recorded run loads");
     assert_eq!(loaded.inputs[0].kind, "OTLP traces");
     let g = &loaded.graph;
@@ -85,18 +92,6 @@ fn the_recorded_clean_run_gives_the_expected_edges_and_no_error() {
     }
     // Nothing calls back up, and nothing calls past payment synchronously.
     assert!(g.calls.iter().all(|c| c.from != "payment-service"));
-    // The recording predates the `parley.call.*` attributes: the timeout is read from
-    // `parley.http.timeout_ms`, the rest is unknown (and rules stay silent on it).
-    let charge = g
-        .calls
-        .iter()
-        .find(|c| c.to == "payment-service" && c.handler.as_deref() == Some("POST /orders"))
-        .expect("the charge");
-    assert_eq!(charge.timeout_ms, Fact::Known(Some(2000)));
-    assert_eq!(charge.retries, Fact::Unknown);
-    assert_eq!(charge.circuit_breaker, Fact::Unknown);
-    assert_eq!(charge.idempotent, Fact::Known(false));
-    assert!((1..=5).contains(&charge.origin.traces.len()));
     // Messaging, and the correlation ID passed on everywhere it was seen on a hop.
     assert!(g.subjects["orders.created"].producers[0].service == "order-service");
     assert!(g.consumers.iter().any(|c| c.service == "payment-service"
@@ -118,17 +113,74 @@ fn the_recorded_clean_run_gives_the_expected_edges_and_no_error() {
     assert!(g.consumers.iter().any(|c| c.service == "payment-service"
         && c.dlq == Fact::Known(Some("dlq.payment-orders-created.orders.created".into()))));
 
-    let report = lint::lint_paths(&[recorded_run()], &Config::default()).expect("lints");
+    let report = lint::lint_paths(&[path.to_path_buf()], &Config::default()).expect("lints");
     assert!(errors(&report).is_empty(), "{:#?}", errors(&report));
     assert_eq!(report.counts().warnings, 0, "{:#?}", report.findings);
+    assert_eq!(report.counts().notes, 0, "{:#?}", report.findings);
+    loaded.graph
+}
+
+#[test]
+fn the_recorded_clean_run_gives_the_expected_edges_and_no_finding() {
+    let g = assert_clean_run(&recorded_run());
+    // Recorded before `parley.call.*`: the timeout comes from `parley.http.timeout_ms`, the
+    // rest is unknown (and rules stay silent on it).
+    let charge = g
+        .calls
+        .iter()
+        .find(|c| c.to == "payment-service" && c.handler.as_deref() == Some("POST /orders"))
+        .expect("the charge");
+    assert_eq!(charge.timeout_ms, Fact::Known(Some(2000)));
+    assert_eq!(charge.retries, Fact::Unknown);
+    assert_eq!(charge.circuit_breaker, Fact::Unknown);
+    assert_eq!(g.services["gateway"].kind, ServiceKind::Service);
+}
+
+#[test]
+fn a_clean_run_with_guarded_calls_gives_known_facts_and_no_finding() {
+    let g = assert_clean_run(&guarded_run());
+    // The scenario runner drove the run; it is not a service of the system.
+    assert!(!g.services.contains_key("parley"));
+    // How the samples' client guards the charge, as its spans say (`parley.call.*`).
+    let charge = g
+        .calls
+        .iter()
+        .find(|c| c.to == "payment-service" && c.handler.as_deref() == Some("POST /orders"))
+        .expect("the charge");
+    assert_eq!(charge.timeout_ms, Fact::Known(Some(2000)));
+    assert_eq!(
+        charge.retries,
+        Fact::Known(Some(Retries {
+            max_attempts: 3,
+            on: RetryOn::IdempotentOnly
+        }))
+    );
+    assert_eq!(charge.circuit_breaker, Fact::Known(true));
+    assert_eq!(charge.idempotent, Fact::Known(false));
+    assert!(
+        charge.idempotency_key.is_some(),
+        "every charge carries a key"
+    );
+    assert!((1..=5).contains(&charge.origin.traces.len()));
+    // The gateway forwards POSTs without a key: not retried, so not PL006.
+    let place = g
+        .calls
+        .iter()
+        .find(|c| c.from == "gateway" && c.path.as_deref() == Some("/orders"))
+        .expect("the order");
+    assert_eq!(place.idempotency_key, None);
+    assert_eq!(place.attempts(), 1);
+    assert_eq!(g.services["gateway"].kind, ServiceKind::Gateway);
+    assert_eq!(g.services["order-service"].kind, ServiceKind::Service);
 }
 
 #[test]
 fn the_recorded_run_merges_with_the_samples_description() {
     let arch = workspace().join("sample-services/architecture.yaml");
-    let report = lint::lint_paths(&[arch, recorded_run()], &Config::default()).expect("lints");
+    let report = lint::lint_paths(&[arch, recorded_run(), guarded_run()], &Config::default())
+        .expect("lints");
     let kinds: Vec<&str> = report.inputs.iter().map(|i| i.kind).collect();
-    assert_eq!(kinds, ["parley architecture", "OTLP traces"]);
+    assert_eq!(kinds, ["parley architecture", "OTLP traces", "OTLP traces"]);
     assert!(errors(&report).is_empty(), "{:#?}", errors(&report));
 }
 
@@ -393,6 +445,26 @@ fn calls_made_while_processing_a_message_belong_to_that_handler() {
     );
     assert_eq!(g.consumers[0].max_deliver, Fact::Unknown);
     assert_eq!(g.consumers[0].dlq, Fact::Unknown);
+}
+
+#[test]
+fn the_scenario_runner_is_not_part_of_the_system() {
+    let mut spans = request(T1, json!({}), "c", "c");
+    let mut runner = with(
+        span(T1, 9, None, "parley", SpanKind::Client),
+        json!({"http.request.method": "POST", "correlation.id": "c"}),
+    );
+    runner.scope_name = "parley-scenario".into();
+    spans[0].parent_span_id = Some(runner.span_id.clone());
+    spans.push(runner);
+    let g = graph_from_spans(&spans);
+    assert!(!g.services.contains_key("parley"));
+    assert_eq!(g.calls.len(), 1, "{:#?}", g.calls);
+    // Another service that happens to be called parley is one of the system's.
+    spans.last_mut().expect("runner").scope_name = "my-app".into();
+    let g = graph_from_spans(&spans);
+    assert!(g.services.contains_key("parley"));
+    assert_eq!(g.calls.len(), 2);
 }
 
 #[test]

@@ -36,8 +36,12 @@
 //!   `propagates_correlation_id = Known(false)`, with those traces as evidence. A service seen
 //!   passing it on, and never dropping it, is `Known(true)`; one never seen on a hop, unknown.
 //!
-//! Every element keeps the IDs of the first [`MAX_EVIDENCE_TRACES`] traces that show it
-//! ([`Origin::traced`]), which findings list.
+//! The spans parley's own scenario runner records (service `parley`, scope `parley-scenario`)
+//! are left out: it drives the system, it is not part of it.
+//!
+//! Every element keeps the IDs of the oldest [`MAX_EVIDENCE_TRACES`] traces that show it (by
+//! their earliest span, whatever order the spans came in; [`Origin::traced`]), which findings
+//! list.
 //!
 //! # The parley convention for client spans
 //!
@@ -95,6 +99,11 @@ pub const OUTCOME_ATTR: &str = "parley.outcome";
 /// The [`OUTCOME_ATTR`] of a consumer that moved its message to its dead-letter subject.
 pub const DEAD_LETTERED: &str = "dead-lettered";
 
+/// The scope of the spans parley's scenario runner records (service [`SCENARIO_SERVICE`]).
+const SCENARIO_SCOPE: &str = "parley-scenario";
+/// The `service.name` of parley's scenario runner.
+const SCENARIO_SERVICE: &str = "parley";
+
 /// How many trace IDs an observed element keeps as evidence.
 pub const MAX_EVIDENCE_TRACES: usize = 5;
 
@@ -121,7 +130,7 @@ pub fn graph_from_view(view: &StoreView<'_>) -> ServiceGraph {
     observe(view.spans())
 }
 
-/// Trace IDs in the order first seen, at most [`MAX_EVIDENCE_TRACES`].
+/// Trace IDs, oldest trace first, at most [`MAX_EVIDENCE_TRACES`].
 #[derive(Debug, Default)]
 struct Evidence(Vec<String>);
 
@@ -200,23 +209,23 @@ fn consumer_key(s: &Span) -> Option<ConsumerKey> {
 }
 
 fn observe<'a>(spans: impl Iterator<Item = &'a Span>) -> ServiceGraph {
-    // Spans by trace, traces in the order first seen.
-    let mut order: Vec<&str> = Vec::new();
     let mut by_trace: HashMap<&str, Vec<&Span>> = HashMap::new();
-    for s in spans {
-        by_trace
-            .entry(s.trace_id.as_str())
-            .or_insert_with(|| {
-                order.push(s.trace_id.as_str());
-                Vec::new()
-            })
-            .push(s);
+    for s in spans.filter(|s| !is_scenario_runner(s)) {
+        by_trace.entry(s.trace_id.as_str()).or_default().push(s);
     }
+    // Traces oldest first (by their earliest span), whatever order the spans came in: the
+    // evidence an element keeps is its first traces.
+    let mut traces: Vec<(u64, &str, Vec<&Span>)> = by_trace
+        .into_iter()
+        .map(|(id, spans)| {
+            let start = spans.iter().map(|s| s.start_unix_nanos).min().unwrap_or(0);
+            (start, id, spans)
+        })
+        .collect();
+    traces.sort_unstable_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
     let mut o = Observed::default();
-    for id in order {
-        if let Some(spans) = by_trace.get(id) {
-            o.trace(spans);
-        }
+    for (_, _, spans) in &traces {
+        o.trace(spans);
     }
     o.finish()
 }
@@ -405,6 +414,12 @@ impl Observed {
         }
         g
     }
+}
+
+/// The spans parley's scenario runner records for itself: it drives the system, it is not
+/// part of it (the services it calls are entry points, as when it is not traced at all).
+fn is_scenario_runner(span: &Span) -> bool {
+    span.service_name == SCENARIO_SERVICE && span.scope_name == SCENARIO_SCOPE
 }
 
 fn kind_of(text: &str) -> Option<ServiceKind> {
