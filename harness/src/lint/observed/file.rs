@@ -14,12 +14,17 @@ use crate::otlp::{JsonlError, JsonlReader, TraceStore, decode_export_request};
 /// Collector's `file` exporter write), or one OTLP/JSON export request.
 pub struct OtlpTraces;
 
+impl OtlpTraces {
+    /// What these inputs are called in reports ([`Importer::kind`]).
+    pub const KIND: &'static str = "OTLP traces";
+}
+
 /// How much of the text the sniffer looks at for `resourceSpans`.
 const SNIFF_BYTES: usize = 4096;
 
 impl Importer for OtlpTraces {
     fn kind(&self) -> &'static str {
-        "OTLP traces"
+        Self::KIND
     }
 
     fn sniff(&self, doc: &Document<'_>) -> bool {

@@ -8,6 +8,21 @@
 //!   `ExportTraceServiceRequest` per line) or one OTLP/JSON export request, so
 //!   `parley lint spans.jsonl` and `parley lint architecture.yaml spans.jsonl` work.
 //!
+//! Linting a live run, as `parley demo` does:
+//!
+//! ```no_run
+//! # use parley_harness::lint::{self, Config, InputInfo, observed};
+//! # fn demo(receiver: &parley_harness::otlp::Receiver, declared: lint::ServiceGraph) {
+//! let mut graph = observed::graph_from_store(&receiver.store());
+//! // Optional: what was observed wins over the description, which fills the unknowns
+//! // (`merge` keeps what its receiver knows, so merge the description into the observation).
+//! graph.merge(declared);
+//! let input = InputInfo { path: "observed traces".into(), kind: observed::OtlpTraces::KIND };
+//! let report = lint::lint(&graph, &Config::default(), vec![input]);
+//! # let _ = report;
+//! # }
+//! ```
+//!
 //! # What is read from the spans
 //!
 //! - **Services**: every `service.name`. The resource attribute [`SERVICE_KIND_ATTR`]
