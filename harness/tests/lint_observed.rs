@@ -557,3 +557,30 @@ fn only_otlp_traces_sniff_as_otlp_traces() {
         .expect("reads");
     assert!(!sniff(&arch));
 }
+
+#[test]
+fn the_recorded_run_with_one_unguarded_call_gives_exactly_that_finding() {
+    // The real spans of the clean run, with order → payment's charges made without a timeout.
+    let store = parley_harness::otlp::read_jsonl_store(guarded_run()).expect("reads");
+    let mut spans = store.spans();
+    let mut changed = 0;
+    for s in spans.iter_mut().filter(|s| {
+        s.service_name == "order-service" && s.attr_str("url.template") == Some("/api/charge")
+    }) {
+        s.attributes
+            .insert("parley.call.timeout_ms".into(), json!(0));
+        changed += 1;
+    }
+    assert!(changed > 0);
+    let report = lint_graph(&graph_from_spans(&spans));
+    let hits = rule_hits(&report, "PL005");
+    assert_eq!(
+        hits,
+        [
+            "order-service → payment-service (POST /api/charge)",
+            "order-service → payment-service (POST /api/charge)"
+        ],
+        "one per handler: POST /orders and POST /orders/saga"
+    );
+    assert_eq!(report.active().count(), 2, "{:#?}", report.findings);
+}

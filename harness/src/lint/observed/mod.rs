@@ -256,7 +256,7 @@ impl Observed {
                 .unwrap_or_default()
         };
         for &s in spans {
-            let service = self.services.entry(s.service_name.clone()).or_default();
+            let service = self.service(&s.service_name);
             service.seen.add(&s.trace_id);
             if service.kind.is_none() {
                 service.kind = s.resource_attr_str(SERVICE_KIND_ATTR).and_then(kind_of);
@@ -349,12 +349,23 @@ impl Observed {
         }
     }
 
+    /// What was seen of a service (allocating its name once, not once per span).
+    fn service(&mut self, name: &str) -> &mut ServiceSeen {
+        if !self.services.contains_key(name) {
+            self.services
+                .insert(name.to_string(), ServiceSeen::default());
+        }
+        self.services
+            .get_mut(name)
+            .expect("the service was inserted just above")
+    }
+
     /// A hop from `from` (client or producer) to `to` (its server or consumer child).
     fn hop(&mut self, from: &Span, to: &Span) {
         let Some(id) = from.attr_str(CORRELATION_ATTR).filter(|c| !c.is_empty()) else {
             return;
         };
-        let service = self.services.entry(from.service_name.clone()).or_default();
+        let service = self.service(&from.service_name);
         if to.attr_str(CORRELATION_ATTR) == Some(id) {
             service.passes.add(&from.trace_id);
         } else {
