@@ -156,8 +156,11 @@ impl SampleArgs {
 
 /// Runs one service until SIGTERM or Ctrl-C, then flushes its spans.
 pub async fn run(args: SampleArgs) -> Result<(), SampleError> {
-    let telemetry =
-        crate::telemetry::init(args.service.service_name(), args.otlp_endpoint.as_deref())?;
+    let telemetry = crate::telemetry::init(
+        args.service.service_name(),
+        args.service.kind(),
+        args.otlp_endpoint.as_deref(),
+    )?;
     let result = serve(&args).await;
     if let Err(e) = &result {
         tracing::error!(error = %e, "stopped");

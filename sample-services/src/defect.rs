@@ -37,6 +37,15 @@ impl Service {
         }
     }
 
+    /// Its role, as the resource attribute `parley.service.kind` says: `gateway` for the
+    /// gateway (the door from outside), `service` for the others.
+    pub fn kind(self) -> &'static str {
+        match self {
+            Service::Gateway => "gateway",
+            _ => "service",
+        }
+    }
+
     /// The short name used on the command line (`parley sample order`).
     pub fn cli_name(self) -> &'static str {
         match self {

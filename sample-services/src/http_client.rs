@@ -4,7 +4,11 @@
 //! - Retries, with exponential backoff and full jitter, only for idempotent methods or requests
 //!   carrying an `Idempotency-Key`, and only on transport errors, timeouts and 429/502/503/504.
 //! - A circuit breaker per upstream fails calls fast while the upstream is down.
-//! - Each attempt is an HTTP client span that carries the W3C context and correlation ID.
+//! - Each attempt is an HTTP client span that carries the W3C context and correlation ID, and
+//!   says how the call is guarded, in parley's convention for observed graphs
+//!   (`harness/src/lint/OBSERVED.md`): `parley.call.timeout_ms` (`0`: none),
+//!   `parley.call.max_attempts`, `parley.call.retry_on`, `parley.call.circuit_breaker` and
+//!   `parley.call.idempotency_key` (whether this request carries an `Idempotency-Key`).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -22,6 +26,9 @@ use crate::propagation::{Outbound, cid};
 
 /// The header that makes a non-idempotent request safe to retry.
 pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
+
+/// Which requests [`CallBuilder::send`] retries, in the words of `parley.call.retry_on`.
+const RETRY_ON: &str = "idempotent-only";
 
 #[derive(Clone, Copy, Debug)]
 pub struct UpstreamConfig {
@@ -274,6 +281,11 @@ impl CallBuilder<'_> {
             http.request.resend_count = tracing::field::Empty,
             http.response.status_code = tracing::field::Empty,
             parley.http.timeout_ms = tracing::field::Empty,
+            parley.call.timeout_ms = inner.config.timeout.map_or(0, |t| t.as_millis() as i64),
+            parley.call.max_attempts = inner.config.max_attempts.max(1) as i64,
+            parley.call.retry_on = RETRY_ON,
+            parley.call.circuit_breaker = true,
+            parley.call.idempotency_key = self.idempotency_key.is_some(),
             correlation.id = %cid(),
         );
         if resend_count > 0 {

@@ -31,13 +31,19 @@ pub enum TelemetryError {
     Subscriber(#[from] tracing_subscriber::util::TryInitError),
 }
 
+/// The resource attribute naming a service's role (`gateway`, `service`).
+pub const SERVICE_KIND: &str = "parley.service.kind";
+
 /// The filter on the OpenTelemetry layer: without it the exporter would trace itself.
 const OTEL_FILTER: &str = "info,h2=off,hyper=off,hyper_util=off,tonic=off,tower=off,reqwest=off,async_nats=off,opentelemetry=off,opentelemetry_sdk=off";
 
 /// Installs the global subscriber and propagator. `endpoint` (from `--otlp-endpoint`) wins over
 /// `OTEL_EXPORTER_OTLP_ENDPOINT`; it is the base URL (`http://host:4318` or `http://host:4317`).
+/// `kind` is the service's role, exported as the resource attribute `parley.service.kind`
+/// (`gateway` or `service`), which parley's observed service graph reads.
 pub fn init(
     default_service_name: &str,
+    kind: &'static str,
     endpoint: Option<&str>,
 ) -> Result<Telemetry, TelemetryError> {
     opentelemetry::global::set_text_map_propagator(TextMapCompositePropagator::new(vec![
@@ -49,7 +55,7 @@ pub fn init(
         || env_set("OTEL_EXPORTER_OTLP_ENDPOINT")
         || env_set("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT");
     let provider = if configured {
-        Some(build_provider(default_service_name, endpoint)?)
+        Some(build_provider(default_service_name, kind, endpoint)?)
     } else {
         None
     };
@@ -79,6 +85,7 @@ pub fn init(
 
 fn build_provider(
     default_service_name: &str,
+    kind: &'static str,
     endpoint: Option<&str>,
 ) -> Result<SdkTracerProvider, TelemetryError> {
     let protocol = std::env::var("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL")
@@ -109,7 +116,8 @@ fn build_provider(
         }
         _ => return Err(TelemetryError::Protocol(protocol)),
     };
-    let mut resource = Resource::builder();
+    let mut resource =
+        Resource::builder().with_attribute(opentelemetry::KeyValue::new(SERVICE_KIND, kind));
     if !env_set("OTEL_SERVICE_NAME") {
         resource = resource.with_service_name(default_service_name.to_string());
     }

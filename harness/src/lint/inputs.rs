@@ -89,6 +89,7 @@ impl Registry {
     /// Every importer parley ships: the one place a new kind of input is added.
     pub fn standard() -> Self {
         let mut r = Registry::empty();
+        r.register(Box::new(super::observed::OtlpTraces));
         r.register(Box::new(super::arch_yaml::ArchitectureYaml));
         r.register(Box::new(super::asyncapi::AsyncApi));
         r.register(Box::new(super::backstage::Backstage));

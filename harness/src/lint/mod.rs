@@ -25,6 +25,7 @@ pub mod config;
 pub mod graph;
 pub mod inputs;
 pub mod microtosca;
+pub mod observed;
 pub mod report;
 pub mod rules;
 pub mod yaml;

@@ -305,13 +305,22 @@ pub struct SyncShape {
     pub fan_out: usize,
 }
 
-pub fn sync_shape(trace: &Trace) -> SyncShape {
+/// The children of every span of one trace, by parent span ID, in the order given: the tree
+/// [`sync_shape`] and the observed service graph ([`crate::lint::observed`]) walk.
+pub fn children_by_parent<'a>(
+    spans: impl IntoIterator<Item = &'a Span>,
+) -> HashMap<&'a str, Vec<&'a Span>> {
     let mut children: HashMap<&str, Vec<&Span>> = HashMap::new();
-    for s in &trace.spans {
+    for s in spans {
         if let Some(p) = s.parent_span_id.as_deref() {
             children.entry(p).or_default().push(s);
         }
     }
+    children
+}
+
+pub fn sync_shape(trace: &Trace) -> SyncShape {
+    let children = children_by_parent(&trace.spans);
     fn depth(span: &Span, children: &HashMap<&str, Vec<&Span>>, level: usize) -> usize {
         if level > 256 {
             return level;
