@@ -341,7 +341,7 @@ async fn drive(
     let config = parley_harness::lint::Config::default();
     let base = parley_harness::lint::report::current_dir();
     let declared = demo_lint::declared(&config).map_err(DriveError::Lint)?;
-    let views = vec![declared];
+    let views = vec![declared, demo_lint::observed(&receiver.store(), &config)];
     for view in &views {
         let found = view.report.counts();
         println!(

@@ -8,7 +8,8 @@
 use std::path::Path;
 
 use parley_harness::lint::report::{self as lint_report};
-use parley_harness::lint::{self, Config, InputInfo, LintReport, Severity, arch_yaml};
+use parley_harness::lint::{self, Config, InputInfo, LintReport, Severity, arch_yaml, observed};
+use parley_harness::otlp::TraceStore;
 use parley_harness::results::Check;
 
 /// One view of the architecture, linted.
@@ -35,6 +36,23 @@ pub fn declared(config: &Config) -> Result<View, lint::LintError> {
         label: "declared",
         report,
     })
+}
+
+/// The observed view: the service graph in the traces the demo's receiver holds.
+pub fn observed(store: &TraceStore, config: &Config) -> View {
+    let graph = observed::graph_from_store(store);
+    let report = lint::lint(
+        &graph,
+        config,
+        vec![InputInfo {
+            path: "traces of this run".into(),
+            kind: observed::OtlpTraces::KIND,
+        }],
+    );
+    View {
+        label: "observed",
+        report,
+    }
 }
 
 /// The checks of a view: one per rule that found nothing, one per finding.

@@ -84,6 +84,35 @@ impl Hit {
     }
 }
 
+/// Hits about synchronous calls, one per call site (`from → to (route)`): a call made while
+/// handling several requests is one finding, the other handlers its related evidence (their
+/// places and traces), not a finding each.
+pub(crate) fn per_call_site<'g>(
+    calls: impl IntoIterator<Item = &'g crate::lint::graph::SyncCall>,
+    field: &str,
+    hit: impl Fn(&crate::lint::graph::SyncCall) -> Hit,
+) -> Vec<Hit> {
+    let mut hits: Vec<Hit> = Vec::new();
+    let mut sites: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    for call in calls {
+        let label = call.label();
+        match sites.get(&label) {
+            Some(&i) => {
+                let also = match &call.handler {
+                    Some(h) => format!("also while handling {h}"),
+                    None => "also here".to_string(),
+                };
+                hits[i].related(&call.origin, field, also);
+            }
+            None => {
+                sites.insert(label, hits.len());
+                hits.push(hit(call));
+            }
+        }
+    }
+    hits
+}
+
 /// A lint rule.
 pub trait Rule: Sync {
     fn info(&self) -> &'static RuleInfo;

@@ -4,7 +4,7 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use super::analysis::{Components, Digraph, FxMap, Longest, components, longest};
-use super::{Context, Hit, Rule, RuleInfo};
+use super::{Context, Hit, Rule, RuleInfo, per_call_site};
 use crate::lint::Severity;
 use crate::lint::graph::{Fact, ServiceKind, SyncCall};
 
@@ -586,28 +586,28 @@ impl Rule for Timeout {
     }
 
     fn check(&self, cx: &Context<'_>) -> Vec<Hit> {
-        cx.graph
+        let calls = cx
+            .graph
             .calls
             .iter()
             .enumerate()
             .filter(|&(i, c)| ours(cx, i) && c.timeout_ms.is(&None))
-            .map(|(_, c)| c)
-            .map(|c| {
-                Hit::new(
-                    c.label(),
-                    format!(
-                        "{} calls {}{} without a timeout: if {} hangs, so does {}",
-                        c.from,
-                        c.to,
-                        c.route().map(|r| format!(" ({r})")).unwrap_or_default(),
-                        c.to,
-                        c.from
-                    ),
-                    &c.origin,
-                    "",
-                )
-            })
-            .collect()
+            .map(|(_, c)| c);
+        per_call_site(calls, "", |c| {
+            Hit::new(
+                c.label(),
+                format!(
+                    "{} calls {}{} without a timeout: if {} hangs, so does {}",
+                    c.from,
+                    c.to,
+                    c.route().map(|r| format!(" ({r})")).unwrap_or_default(),
+                    c.to,
+                    c.from
+                ),
+                &c.origin,
+                "",
+            )
+        })
     }
 }
 
@@ -629,31 +629,30 @@ impl Rule for RetryIdempotency {
     }
 
     fn check(&self, cx: &Context<'_>) -> Vec<Hit> {
-        let mut hits = Vec::new();
-        for (i, c) in cx.graph.calls.iter().enumerate() {
+        let calls = cx.graph.calls.iter().enumerate().filter(|&(i, c)| {
             let Fact::Known(Some(r)) = c.retries else {
-                continue;
+                return false;
             };
-            if !ours(cx, i) {
-                continue;
-            }
-            if !c.retried(r) || !c.repeat_safe().is(&false) {
-                continue;
-            }
-            hits.push(Hit::new(
+            ours(cx, i) && c.retried(r) && c.repeat_safe().is(&false)
+        });
+        per_call_site(calls.map(|(_, c)| c), "retries", |c| {
+            let max_attempts = match c.retries {
+                Fact::Known(Some(r)) => r.max_attempts,
+                _ => 0,
+            };
+            Hit::new(
                 c.label(),
                 format!(
                     "{} retries {}{} up to {} attempts, but the call is not idempotent and carries no idempotency key: a retry can do it twice",
                     c.from,
                     c.to,
                     c.route().map(|r| format!(" ({r})")).unwrap_or_default(),
-                    r.max_attempts
+                    max_attempts
                 ),
                 &c.origin,
                 "retries",
-            ));
-        }
-        hits
+            )
+        })
     }
 }
 
@@ -675,27 +674,27 @@ impl Rule for CircuitBreaker {
     }
 
     fn check(&self, cx: &Context<'_>) -> Vec<Hit> {
-        cx.graph
+        let calls = cx
+            .graph
             .calls
             .iter()
             .enumerate()
             .filter(|&(i, c)| ours(cx, i) && c.circuit_breaker.is(&false))
-            .map(|(_, c)| c)
-            .map(|c| {
-                Hit::new(
-                    c.label(),
-                    format!(
-                        "{} calls {}{} without a circuit breaker: while {} is down, every call waits for its timeout",
-                        c.from,
-                        c.to,
-                        c.route().map(|r| format!(" ({r})")).unwrap_or_default(),
-                        c.to
-                    ),
-                    &c.origin,
-                    "",
-                )
-            })
-            .collect()
+            .map(|(_, c)| c);
+        per_call_site(calls, "", |c| {
+            Hit::new(
+                c.label(),
+                format!(
+                    "{} calls {}{} without a circuit breaker: while {} is down, every call waits for its timeout",
+                    c.from,
+                    c.to,
+                    c.route().map(|r| format!(" ({r})")).unwrap_or_default(),
+                    c.to
+                ),
+                &c.origin,
+                "",
+            )
+        })
     }
 }
 
