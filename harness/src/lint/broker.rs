@@ -109,10 +109,10 @@ pub async fn graph_from_jetstream(
                     AckPolicy::None => Ack::None,
                 }),
                 description: Some(format!(
-                    "seen on the NATS server at {url}, stream {name}, consumer {durable}; filter {}, max_deliver {}, ack {:?}, ack_wait {} ms",
+                    "seen on the NATS server at {url}, stream {name}, consumer {durable}; filter {}, max_deliver {}, ack {}, ack_wait {} ms",
                     if config.filter_subject.is_empty() { "none" } else { &config.filter_subject },
                     config.max_deliver,
-                    config.ack_policy,
+                    format!("{:?}", config.ack_policy).to_lowercase(),
                     config.ack_wait.as_millis()
                 )),
                 probe: None,

@@ -50,6 +50,7 @@ pub async fn lint_live(
             "nothing to lint: give architecture descriptions, or a NATS server (--nats-url)",
         ));
     }
+    let started = std::time::Instant::now();
     let mut extra: Vec<ExternalFinding> = Vec::new();
     let mut seen = None;
     if let Some(url) = &live.nats_url {
@@ -73,7 +74,7 @@ pub async fn lint_live(
         extra.extend(probe::findings(&probes));
     }
     let broker_consumers = seen.as_ref().map_or(0, |g| g.consumers.len());
-    let report = match loaded {
+    let mut report = match loaded {
         Some(l) => lint_with_findings(&l.graph, config, l.inputs, extra),
         None => {
             let mut r = lint_with_findings(&ServiceGraph::default(), config, Vec::new(), extra);
@@ -81,6 +82,7 @@ pub async fn lint_live(
             r
         }
     };
+    report.duration = started.elapsed();
     Ok(LiveReport {
         report,
         probes,

@@ -208,11 +208,13 @@ fn by_rule(
         );
         let _ = writeln!(out, "  {}", o.paint("90", rule.why));
         for f in found {
-            let place = f
-                .location
-                .as_ref()
-                .map(|l| at(l, base))
-                .unwrap_or_else(|| "(observed)".into());
+            let place = f.location.as_ref().map(|l| at(l, base)).unwrap_or_else(|| {
+                if f.evidence.is_empty() {
+                    "(observed)".into()
+                } else {
+                    "(live)".into()
+                }
+            });
             let _ = writeln!(
                 out,
                 "  {} {}",
@@ -578,10 +580,10 @@ pub fn run_results(report: &LintReport, fail_on: Severity, base: &Path) -> RunRe
                             .unwrap_or_default(),
                         rule: Some(format!("{} {}", f.rule_id, f.severity)),
                         expected: String::new(),
-                        actual: String::new(),
+                        // JUnit shows details, not notes: what a live check sent and saw.
+                        actual: f.evidence.join("\n    "),
                         message: f.message.clone(),
                     });
-                    c.notes.extend(f.evidence.iter().cloned());
                     c.notes.push(format!("fix: {}", f.fix));
                 }
                 None => {
