@@ -5,8 +5,10 @@
 //! payload (carrying a fresh UUID) on the probe's subject, and waits up to the probe timeout
 //! for a message on the DLQ that carries the UUID (in its payload or a header). When none
 //! comes, the consumer's state on the server says what happened instead: still pending and
-//! redelivered, or acknowledged (lost). The poison message is then deleted from its stream, so
-//! that a consumer without a DLQ stops receiving it.
+//! redelivered, or acknowledged (lost). A dead-lettered copy that states its delivery count in a
+//! header (`…Delivery-Count`) more than the consumer's `max_deliver` fails too. The poison
+//! message is then deleted from its stream, so that a consumer without a DLQ stops receiving
+//! it.
 
 use std::time::Instant;
 
@@ -76,7 +78,7 @@ pub(crate) async fn run(
                     .any(|(_, values)| values.iter().any(|v| v.as_str().contains(&uuid)))
             });
             if in_headers || String::from_utf8_lossy(&m.payload).contains(&uuid) {
-                return Some(m.subject.to_string());
+                return Some((m.subject.to_string(), deliveries(m.headers.as_ref())));
             }
         }
         None
@@ -87,13 +89,34 @@ pub(crate) async fn run(
     let waited = started.elapsed();
     let info = p.consumer_info(&ack.stream, consumer).await;
     let cleanup = delete(p, &ack.stream, ack.sequence).await;
-    if let Some(subject) = arrived {
+    let bound = consumer.max_deliver.known().copied().flatten();
+    if let Some((subject, count)) = arrived {
+        let after = count.map_or_else(String::new, |n| {
+            format!(" (delivered {n} time(s), says its header)")
+        });
         evidence.push(format!(
-            "seen: on the dead-letter subject {subject} after {} ms",
+            "seen: on the dead-letter subject {subject} after {} ms{after}",
             waited.as_millis()
         ));
         evidence.push(cleanup);
-        return Ok(outcome(Verdict::Passed, evidence));
+        let (Some(n), Some(max)) = (count, bound) else {
+            return Ok(outcome(Verdict::Passed, evidence));
+        };
+        if n <= max {
+            return Ok(outcome(Verdict::Passed, evidence));
+        }
+        let finding = ExternalFinding {
+            rule_id: "PL001",
+            element: consumer.label(),
+            message: format!(
+                "{} dead-lettered a poison message only after {n} deliveries, more than its max_deliver of {max} (poison probe on {})",
+                consumer.label(),
+                on_server(p)
+            ),
+            location: consumer.origin.field("max_deliver").cloned(),
+            evidence: evidence.clone(),
+        };
+        return Ok(outcome(Verdict::Failed(finding), evidence));
     }
     let name = consumer
         .durable
@@ -146,7 +169,7 @@ pub(crate) async fn run(
     ));
     evidence.push(seen);
     evidence.push(cleanup);
-    let bound = match consumer.max_deliver.known().copied().flatten() {
+    let bound = match bound {
         Some(n) => format!("within its {n} deliveries"),
         None => "at all".to_string(),
     };
@@ -179,5 +202,32 @@ async fn delete(p: &Prober<'_>, stream: &str, sequence: u64) -> String {
         Err(e) => format!(
             "cleanup: could not delete the probe's message (stream {stream} sequence {sequence}): {e}"
         ),
+    }
+}
+
+/// The delivery count a dead-lettered message states in a header whose name mentions it
+/// (`Parley-Delivery-Count`, `X-Delivery-Count`, …), when it does.
+fn deliveries(headers: Option<&async_nats::HeaderMap>) -> Option<u64> {
+    headers?.iter().find_map(|(name, values)| {
+        let name = name.to_string().to_ascii_lowercase();
+        (name.contains("delivery-count") || name.contains("deliveries"))
+            .then(|| values.first()?.as_str().trim().parse().ok())
+            .flatten()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_delivery_count_header_is_read_whatever_its_prefix() {
+        let mut h = async_nats::HeaderMap::new();
+        h.insert("Parley-Delivery-Count", "4");
+        assert_eq!(deliveries(Some(&h)), Some(4));
+        let mut other = async_nats::HeaderMap::new();
+        other.insert("X-Reason", "undecodable");
+        assert_eq!(deliveries(Some(&other)), None);
+        assert_eq!(deliveries(None), None);
     }
 }
