@@ -29,3 +29,8 @@ pub mod telemetry;
 
 pub use config::{SampleArgs, run};
 pub use defect::{Defect, Service};
+
+/// `architecture.yaml`: the samples as `parley lint` reads them, with the probes declared on
+/// their consumers; built in so that `parley demo` needs no files (parse it with
+/// `parley_harness::lint::arch_yaml::parse`).
+pub const ARCHITECTURE_YAML: &str = include_str!("../architecture.yaml");

@@ -12,7 +12,8 @@ mod support;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use parley_harness::lint::live::{Live, lint_live};
+use parley_harness::lint::arch_yaml;
+use parley_harness::lint::live::{Live, lint_graph_live, lint_live};
 use parley_harness::lint::probe::{ProbeKind, ProbeOptions, ProbeOutcome, Verdict};
 use parley_harness::lint::{Config, Finding};
 use parley_samples::{Defect, Service};
@@ -66,11 +67,20 @@ fn live_findings<'a>(findings: &'a [Finding], rule: &str, durable: &str) -> Vec<
         .collect()
 }
 
+/// As `parley demo` does it: the built-in description, the broker's view and the probes.
 async fn run(env: &Env) -> (Vec<Finding>, Vec<ProbeOutcome>) {
     let started = Instant::now();
-    let result = lint_live(&[description()], &Config::default(), &live(env, true))
-        .await
-        .expect("the live lint runs");
+    let graph = arch_yaml::parse(&description(), parley_samples::ARCHITECTURE_YAML)
+        .expect("the samples' description parses");
+    graph.validate().expect("and names only described services");
+    let result = lint_graph_live(
+        Some(&graph),
+        Vec::new(),
+        &Config::default(),
+        &live(env, true),
+    )
+    .await
+    .expect("the live lint runs");
     eprintln!(
         "probes took {} ms:\n{}",
         started.elapsed().as_millis(),

@@ -5,8 +5,8 @@ use std::path::PathBuf;
 
 use super::probe::{self, ProbeOptions, ProbeOutcome, ProbeTargets};
 use super::{
-    Config, ErrorKind, ExternalFinding, GraphSize, LintError, LintReport, Registry, ServiceGraph,
-    broker, inputs, lint_with_findings,
+    Config, ErrorKind, ExternalFinding, GraphSize, InputInfo, LintError, LintReport, Registry,
+    ServiceGraph, broker, inputs, lint_with_findings,
 };
 
 /// What to ask the live system.
@@ -31,36 +31,48 @@ pub struct LiveReport {
     pub broker_consumers: usize,
 }
 
-/// Loads the inputs (none is fine with a NATS URL: the broker's view alone), reads the
-/// broker's consumers, runs the probes, and lints it all under `config`. Unreachable NATS or
-/// services are [`ErrorKind::Unreachable`].
+/// Loads the inputs (none is fine with a NATS URL: the broker's view alone), then
+/// [`lint_graph_live`].
 pub async fn lint_live(
     paths: &[PathBuf],
     config: &Config,
     live: &Live,
 ) -> Result<LiveReport, LintError> {
-    let loaded = if paths.is_empty() {
-        None
-    } else {
-        Some(inputs::load(paths, &Registry::standard())?)
-    };
-    if loaded.is_none() && live.nats_url.is_none() {
+    if paths.is_empty() {
+        return lint_graph_live(None, Vec::new(), config, live).await;
+    }
+    let loaded = inputs::load(paths, &Registry::standard())?;
+    lint_graph_live(Some(&loaded.graph), loaded.inputs, config, live).await
+}
+
+/// Reads the broker's consumers (with `live.nats_url`), runs the probes `graph` declares (with
+/// `live.probe`), and lints the graph with their findings under `config`: what `parley demo`
+/// calls with the built-in description (`arch_yaml::parse`, then `ServiceGraph::validate`).
+/// Unreachable NATS or services are [`ErrorKind::Unreachable`]; a probe whose service has no
+/// URL in `live.services`, [`ErrorKind::Config`].
+pub async fn lint_graph_live(
+    graph: Option<&ServiceGraph>,
+    inputs: Vec<InputInfo>,
+    config: &Config,
+    live: &Live,
+) -> Result<LiveReport, LintError> {
+    let started = std::time::Instant::now();
+    if graph.is_none() && live.nats_url.is_none() {
         return Err(LintError::new(
             ErrorKind::Config,
             "nothing to lint: give architecture descriptions, or a NATS server (--nats-url)",
         ));
     }
-    let started = std::time::Instant::now();
     let mut extra: Vec<ExternalFinding> = Vec::new();
     let mut seen = None;
     if let Some(url) = &live.nats_url {
-        let (graph, found) = broker::lint_jetstream(url, loaded.as_ref().map(|l| &l.graph)).await?;
+        let (found_graph, found) = broker::lint_jetstream(url, graph).await?;
         extra.extend(found);
-        seen = Some(graph);
+        seen = Some(found_graph);
     }
     let mut probes = Vec::new();
     if live.probe {
-        let (Some(url), Some(loaded)) = (&live.nats_url, &loaded) else {
+        let (Some(url), Some(graph)) = (&live.nats_url, graph) else {
             return Err(LintError::new(
                 ErrorKind::Config,
                 "probes need a NATS server (--nats-url) and the architecture description that declares them",
@@ -70,14 +82,14 @@ pub async fn lint_live(
             nats_url: url.clone(),
             services: live.services.clone(),
         };
-        probes = probe::run(&loaded.graph, &targets, &live.probe_options).await?;
+        probes = probe::run(graph, &targets, &live.probe_options).await?;
         extra.extend(probe::findings(&probes));
     }
     let broker_consumers = seen.as_ref().map_or(0, |g| g.consumers.len());
-    let mut report = match loaded {
-        Some(l) => lint_with_findings(&l.graph, config, l.inputs, extra),
+    let mut report = match graph {
+        Some(g) => lint_with_findings(g, config, inputs, extra),
         None => {
-            let mut r = lint_with_findings(&ServiceGraph::default(), config, Vec::new(), extra);
+            let mut r = lint_with_findings(&ServiceGraph::default(), config, inputs, extra);
             r.graph = seen.as_ref().map(GraphSize::of).unwrap_or_default();
             r
         }
