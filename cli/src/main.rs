@@ -98,7 +98,7 @@ fn main() -> ExitCode {
             Command::Diff(args) => diff::run(args),
             Command::Export(args) => export::run(args),
             Command::Mock(args) => mock::run(*args).await,
-            Command::Lint(args) => lint::run(*args),
+            Command::Lint(args) => lint::run(*args).await,
             Command::Run(args) => run::run(*args).await,
             Command::Sample(args) => match parley_samples::run(*args).await {
                 Ok(()) => Exit::Passed,

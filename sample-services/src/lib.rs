@@ -28,10 +28,11 @@ pub mod stack;
 pub mod telemetry;
 
 pub use config::{SampleArgs, run};
+pub use defect::{Defect, Service};
 
-/// The samples' architecture description (`sample-services/architecture.yaml`), built in so
-/// that `parley demo` lints it wherever it runs.
+/// `architecture.yaml`: the samples as `parley lint` reads them, with the probes declared on
+/// their consumers; built in so that `parley demo` needs no files (parse it with
+/// `parley_harness::lint::arch_yaml::parse`).
 pub const ARCHITECTURE_YAML: &str = include_str!("../architecture.yaml");
 /// Where [`ARCHITECTURE_YAML`] lives in the repository, for findings' locations.
 pub const ARCHITECTURE_PATH: &str = "sample-services/architecture.yaml";
-pub use defect::{Defect, Service};

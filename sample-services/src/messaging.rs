@@ -92,11 +92,24 @@ pub async fn connect(url: &str, service: &str) -> Result<jetstream::Context, Mes
 pub struct Publisher {
     js: jetstream::Context,
     outbound: Outbound,
+    /// The service publishing and consuming; its consumers carry it as their description.
+    service: Option<String>,
 }
 
 impl Publisher {
     pub fn new(js: jetstream::Context, outbound: Outbound) -> Self {
-        Publisher { js, outbound }
+        Publisher {
+            js,
+            outbound,
+            service: None,
+        }
+    }
+
+    /// Names the service: the consumers it creates say so in their `description`, which is how
+    /// `parley lint --nats-url` tells whose consumer it sees on the server.
+    pub fn for_service(mut self, service: &str) -> Self {
+        self.service = Some(service.to_string());
+        self
     }
 
     pub fn jetstream(&self) -> &jetstream::Context {
@@ -274,6 +287,7 @@ where
             &spec.durable,
             pull::Config {
                 durable_name: Some(spec.durable.clone()),
+                description: publisher.service.clone(),
                 filter_subject: spec.filter.clone(),
                 ack_policy: jetstream::consumer::AckPolicy::Explicit,
                 ack_wait: spec.ack_wait,

@@ -275,6 +275,13 @@ impl Converter<'_> {
                 "the dead-letter subject is the consumed subject itself: a failed message would come back",
             ));
         }
+        let probe = match c.probe {
+            Some(doc) => Some(
+                doc.build(subject, dlq.as_deref())
+                    .map_err(|e| self.invalid(&child(&child(path, "probe"), e.field), e.message))?,
+            ),
+            None => None,
+        };
         Ok(Consumer {
             service: c.service,
             subject: subject.to_string(),
@@ -284,6 +291,7 @@ impl Converter<'_> {
             idempotency_key: Fact::Known(c.idempotency_key.filter(|k| !k.is_empty())),
             ack: Fact::Known(c.ack.unwrap_or(Ack::Explicit)),
             description: c.description,
+            probe,
             origin: self.origin(
                 path,
                 &[
@@ -293,6 +301,7 @@ impl Converter<'_> {
                     "dlq",
                     "idempotency_key",
                     "ack",
+                    "probe",
                 ],
             ),
         })
@@ -378,6 +387,7 @@ struct ConsumerDoc {
     idempotency_key: Option<String>,
     ack: Option<Ack>,
     description: Option<String>,
+    probe: Option<super::probe::ProbeDoc>,
 }
 
 #[derive(Deserialize, Default)]

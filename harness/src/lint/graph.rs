@@ -379,6 +379,9 @@ pub struct Consumer {
     pub ack: Fact<Ack>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// What active probes send it and where its state is seen (`probe:` in architecture.yaml).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub probe: Option<super::probe::ProbeSpec>,
     pub origin: Origin,
 }
 
@@ -415,6 +418,9 @@ impl Consumer {
         self.ack = self.ack.or(other.ack);
         if self.description.is_none() {
             self.description = other.description;
+        }
+        if self.probe.is_none() {
+            self.probe = other.probe;
         }
         self.origin.absorb(other.origin);
     }
@@ -624,6 +630,14 @@ impl ServiceGraph {
                 "service",
                 &format!("a consumer of {}", c.subject),
             )?;
+            if let Some(state) = c.probe.as_ref().and_then(|p| p.state.as_ref()) {
+                check(
+                    &state.service,
+                    &c.origin,
+                    "probe",
+                    &format!("the probe state query of a consumer of {}", c.subject),
+                )?;
+            }
         }
         for d in self.datastores.values() {
             for u in d.services() {

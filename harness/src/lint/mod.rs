@@ -14,6 +14,13 @@
 //! - [`rules`]: the rules, one place to add one.
 //! - [`config`]: the configuration (`.parley.yaml`).
 //! - [`report`]: the renderings.
+//! - [`broker`]: the consumers a live NATS server holds (JetStream), as a graph, and the
+//!   findings their configuration shows.
+//! - [`probe`]: active probes against running consumers (a duplicate delivery, a poison
+//!   message); their findings carry what was sent and what was seen.
+//!
+//! Findings from outside the graph's rules (the broker's view, the probes) go through the same
+//! configuration as the rules' own: [`lint_with_findings`].
 //!
 //! Like the rest of the crate, this never prints and never decides an exit code:
 //! [`LintReport::fails`] tells the binary whether a finding reached `--fail-on`.
@@ -21,11 +28,14 @@
 pub mod arch_yaml;
 pub mod asyncapi;
 pub mod backstage;
+pub mod broker;
 pub mod config;
 pub mod graph;
 pub mod inputs;
+pub mod live;
 pub mod microtosca;
 pub mod observed;
+pub mod probe;
 pub mod report;
 pub mod rules;
 pub mod yaml;
@@ -109,6 +119,10 @@ pub struct Finding {
     /// Trace IDs that show it (observed graphs).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub traces: Vec<String>,
+    /// What a live check sent and saw (a probe's message and the state before and after, the
+    /// broker's configuration of a consumer), one line each: `sent: …`, `seen: …`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub evidence: Vec<String>,
     /// The rule's one-line why.
     pub why: &'static str,
     /// How to fix it.
@@ -205,9 +219,37 @@ impl LintReport {
     }
 }
 
+/// A finding made outside the graph's rules (the broker's view, an active probe), under one of
+/// the rules' IDs: [`lint_with_findings`] gives it the rule's configured severity (or drops it
+/// when the rule is off) and applies the ignores, like any other finding.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ExternalFinding {
+    /// One of [`rules::REGISTRY`]'s IDs (`PL001`); a finding under an unknown ID is dropped.
+    pub rule_id: &'static str,
+    /// The element, named as the rules name it (`Consumer::label`), so that ignores written for
+    /// the rule's own findings match.
+    pub element: String,
+    pub message: String,
+    /// `None` for what was seen on a live system.
+    pub location: Option<Location>,
+    /// What was sent and seen, one line each.
+    pub evidence: Vec<String>,
+}
+
 /// Runs every rule that is on over the graph, applies the configuration's severities and
 /// ignores, and sorts the findings.
 pub fn lint(graph: &ServiceGraph, config: &Config, inputs: Vec<InputInfo>) -> LintReport {
+    lint_with_findings(graph, config, inputs, Vec::new())
+}
+
+/// [`lint`], plus findings made elsewhere (the broker's view, probes), which get their rule's
+/// configured severity, are dropped when the rule is off, and can be ignored.
+pub fn lint_with_findings(
+    graph: &ServiceGraph,
+    config: &Config,
+    inputs: Vec<InputInfo>,
+    extra: Vec<ExternalFinding>,
+) -> LintReport {
     let started = Instant::now();
     let cx = rules::Context::new(graph, &config.thresholds);
     let mut findings = Vec::new();
@@ -230,11 +272,35 @@ pub fn lint(graph: &ServiceGraph, config: &Config, inputs: Vec<InputInfo>) -> Li
                 location: hit.location,
                 related: hit.related,
                 traces: hit.traces,
+                evidence: Vec::new(),
                 why: info.why,
                 fix: info.fix,
                 suppressed: None,
             });
         }
+    }
+    for x in extra {
+        let Some(rule) = rules::find(x.rule_id) else {
+            continue;
+        };
+        let info = rule.info();
+        let Some(severity) = config.severity(info) else {
+            continue;
+        };
+        findings.push(Finding {
+            rule_id: info.id,
+            rule_name: info.name,
+            severity,
+            element: x.element,
+            message: x.message,
+            location: x.location,
+            related: Vec::new(),
+            traces: Vec::new(),
+            evidence: x.evidence,
+            why: info.why,
+            fix: info.fix,
+            suppressed: None,
+        });
     }
     let mut used = vec![false; config.ignores.len()];
     for f in &mut findings {
@@ -280,7 +346,8 @@ pub fn lint_paths(paths: &[PathBuf], config: &Config) -> Result<LintReport, Lint
     Ok(lint(&loaded.graph, config, loaded.inputs))
 }
 
-/// What went wrong with an input or the configuration (exit code 2 in the binary).
+/// What went wrong with an input or the configuration (exit code 2 in the binary), or with a
+/// live system ([`ErrorKind::Unreachable`], exit code 3).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum ErrorKind {
@@ -292,8 +359,10 @@ pub enum ErrorKind {
     UnknownInput,
     /// The inputs describe no service.
     Empty,
-    /// The configuration is wrong.
+    /// The configuration is wrong (or the command line: a probe with no URL for its service).
     Config,
+    /// A live system (NATS, a service) could not be reached (exit code 3 in the binary).
+    Unreachable,
 }
 
 /// An input or configuration error, with where it is when that is known.

@@ -208,11 +208,13 @@ fn by_rule(
         );
         let _ = writeln!(out, "  {}", o.paint("90", rule.why));
         for f in found {
-            let place = f
-                .location
-                .as_ref()
-                .map(|l| at(l, base))
-                .unwrap_or_else(|| "(observed)".into());
+            let place = f.location.as_ref().map(|l| at(l, base)).unwrap_or_else(|| {
+                if f.evidence.is_empty() {
+                    "(observed)".into()
+                } else {
+                    "(live)".into()
+                }
+            });
             let _ = writeln!(
                 out,
                 "  {} {}",
@@ -286,6 +288,9 @@ fn evidence(out: &mut String, f: &Finding, base: &Path, o: HumanOptions, indent:
             o.paint("90", &format!("seen in trace(s) {}", f.traces.join(", ")))
         );
     }
+    for e in &f.evidence {
+        let _ = writeln!(out, "{indent}{}", o.paint("90", e));
+    }
 }
 
 fn location_json(l: &Location, base: &Path) -> Value {
@@ -325,6 +330,9 @@ pub fn json(report: &LintReport, base: &Path) -> String {
             }
             if !f.traces.is_empty() {
                 v["traces"] = json!(f.traces);
+            }
+            if !f.evidence.is_empty() {
+                v["evidence"] = json!(f.evidence);
             }
             if let Some(reason) = &f.suppressed {
                 v["suppressed"] = json!(reason);
@@ -396,11 +404,24 @@ fn physical(l: &Location, base: &Path) -> Value {
     v
 }
 
-/// A stable fingerprint of a finding (FNV-1a of rule and element), so that code-scanning
-/// services follow one finding across runs even when its line moves.
+/// A stable fingerprint of a finding (FNV-1a of rule and element, and `live` for one seen on
+/// a live system, which carries evidence), so that code-scanning services follow one finding
+/// across runs even when its line moves, and keep a probe's finding apart from the
+/// description's.
 fn fingerprint(f: &Finding) -> String {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in f.rule_id.bytes().chain([0]).chain(f.element.bytes()) {
+    let live: &[u8] = if f.evidence.is_empty() {
+        b""
+    } else {
+        b"\0live"
+    };
+    for b in f
+        .rule_id
+        .bytes()
+        .chain([0])
+        .chain(f.element.bytes())
+        .chain(live.iter().copied())
+    {
         h ^= u64::from(b);
         h = h.wrapping_mul(0x0100_0000_01b3);
     }
@@ -487,6 +508,9 @@ pub fn sarif(report: &LintReport, base: &Path) -> String {
             if !f.traces.is_empty() {
                 v["properties"]["traces"] = json!(f.traces);
             }
+            if !f.evidence.is_empty() {
+                v["properties"]["evidence"] = json!(f.evidence);
+            }
             if let Some(reason) = &f.suppressed {
                 v["suppressions"] = json!([{ "kind": "external", "justification": reason }]);
             }
@@ -556,12 +580,16 @@ pub fn run_results(report: &LintReport, fail_on: Severity, base: &Path) -> RunRe
                             .unwrap_or_default(),
                         rule: Some(format!("{} {}", f.rule_id, f.severity)),
                         expected: String::new(),
-                        actual: String::new(),
+                        // JUnit shows details, not notes: what a live check sent and saw.
+                        actual: f.evidence.join("\n    "),
                         message: f.message.clone(),
                     });
                     c.notes.push(format!("fix: {}", f.fix));
                 }
-                None => c.notes.push(format!("{}: {}", f.severity, f.message)),
+                None => {
+                    c.notes.push(format!("{}: {}", f.severity, f.message));
+                    c.notes.extend(f.evidence.iter().cloned());
+                }
             }
             checks.push(c);
         }

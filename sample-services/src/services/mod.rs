@@ -35,7 +35,8 @@ pub(crate) async fn publisher(
     args: &SampleArgs,
 ) -> Result<crate::messaging::Publisher, SampleError> {
     let js = crate::messaging::connect(&args.nats_url, args.service.service_name()).await?;
-    Ok(crate::messaging::Publisher::new(js, args.outbound()))
+    Ok(crate::messaging::Publisher::new(js, args.outbound())
+        .for_service(args.service.service_name()))
 }
 
 /// Locks a mutex, recovering from a poisoned one (a panicked handler must not wedge a service).
