@@ -261,7 +261,7 @@ enum DriveError {
         #[source]
         source: scenario::ScenarioError,
     },
-    #[error("the samples' architecture description does not lint: {0}")]
+    #[error("the samples' architecture cannot be linted: {0}")]
     Lint(#[source] parley_harness::lint::LintError),
     #[error("NATS at {url} is unreachable: {source}")]
     Nats {
@@ -340,8 +340,21 @@ async fn drive(
     }
     let config = parley_harness::lint::Config::default();
     let base = parley_harness::lint::report::current_dir();
-    let declared = demo_lint::declared(&config).map_err(DriveError::Lint)?;
-    let views = vec![declared, demo_lint::observed(&receiver.store(), &config)];
+    let described = demo_lint::description().map_err(DriveError::Lint)?;
+    let live = demo_lint::LiveSystem {
+        nats_url: nats_url.to_string(),
+        services: Service::START_ORDER
+            .iter()
+            .map(|s| (s.service_name().to_string(), stack.url(*s)))
+            .collect(),
+    };
+    let (observed, probes) = demo_lint::observed(&receiver.store(), &described, &live, &config)
+        .await
+        .map_err(DriveError::Lint)?;
+    for p in &probes {
+        println!("probe: {p}");
+    }
+    let views = vec![demo_lint::declared(&described, &config), observed];
     for view in &views {
         let found = view.report.counts();
         println!(
