@@ -301,6 +301,14 @@ fn main() {
         .build()
         .expect("runtime");
     println!("trace-side throughput (receiver on one core; load generator on the other)");
+    // The first fill of a fresh process pays the kernel for every new page the store grows
+    // into (about two thirds of its time); a receiver that has run a while reuses freed memory.
+    // Both are shown: the cold fill once, then each protocol warm.
+    let cold = rt.block_on(ingest("grpc", requests));
+    println!(
+        "  cold first fill (fresh process), OTLP grpc {cold:>10.0} spans/s  ({} spans)",
+        requests * SPANS_PER_REQUEST
+    );
     for protocol in ["http/protobuf", "grpc"] {
         let rate = rt.block_on(ingest(protocol, requests));
         println!(

@@ -261,6 +261,10 @@ impl Receiver {
 
         let router = http::router(store.clone(), dispatcher.clone(), config.max_request_bytes);
         let http_stop = stopped(stop.subscribe());
+        // Like the gRPC side: answers go out at once, not after the client's delayed ACK.
+        let http_listener = axum::serve::ListenerExt::tap_io(http_listener, |tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
         let http_task = tokio::spawn(async move {
             let served = axum::serve(http_listener, router)
                 .with_graceful_shutdown(http_stop)
