@@ -150,6 +150,37 @@ fn demo_passes_every_scenario_and_leaves_nothing_behind() {
         );
     }
     assert_defect_on_only_in(out.path(), &[], &run);
+    // The lint ran on both views, every probe passed, and each view is a SARIF log.
+    for view in ["declared", "observed"] {
+        assert!(
+            run.stdout
+                .contains(&format!("lint ({view}) → 0 error(s), 0 warning(s)")),
+            "{}",
+            run.describe()
+        );
+        let file = out.path().join(format!("lint-{view}.sarif"));
+        let sarif: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("{}: {e}", file.display())),
+        )
+        .expect("SARIF is JSON");
+        assert_eq!(sarif["version"], "2.1.0", "{}", file.display());
+        assert!(sarif["runs"][0]["tool"]["driver"]["rules"].is_array());
+    }
+    let probes = run
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("probe: "))
+        .collect::<Vec<_>>();
+    assert_eq!(
+        probes.len(),
+        4,
+        "two probes on each of two consumers\n{}",
+        run.describe()
+    );
+    assert!(
+        probes.iter().all(|p| p.contains(": passed (")),
+        "{probes:#?}"
+    );
 }
 
 #[test]
