@@ -5,6 +5,7 @@
 
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use crate::model::{MatchingRule, RuleLogic, StatusClass};
 use regex::Regex;
@@ -19,13 +20,43 @@ pub(crate) use super::values::{
 
 thread_local! {
     /// Compiled regexes by pattern: rules are compiled once, not once per value or per call.
-    static REGEX_CACHE: RefCell<HashMap<String, Result<Regex, String>>> = RefCell::new(HashMap::new());
+    /// Shared (`Arc`), so that a regex keeps its search cache from one match call to the next.
+    static REGEX_CACHE: RefCell<HashMap<String, Result<Arc<Regex>, String>>> = RefCell::new(HashMap::new());
 }
 
 const REGEX_CACHE_LIMIT: usize = 4096;
 
+type DatetimeResult = Result<Arc<datetime::JavaPattern>, String>;
+
+thread_local! {
+    /// Compiled date/time patterns by format: each builds a regex, so they are compiled once
+    /// per thread, not once per match call.
+    static DATETIME_CACHE: RefCell<HashMap<String, DatetimeResult>> = RefCell::new(HashMap::new());
+}
+
+/// Compiles a Java date/time pattern (cached per thread, like regexes).
+fn compile_datetime(format: &str) -> DatetimeResult {
+    DATETIME_CACHE.with(|cache| {
+        if let Some(found) = cache.borrow().get(format) {
+            return found.clone();
+        }
+        let compiled = datetime::JavaPattern::parse(format).map(Arc::new);
+        let mut cache = cache.borrow_mut();
+        if cache.len() >= REGEX_CACHE_LIMIT {
+            cache.clear();
+        }
+        cache.insert(format.to_string(), compiled.clone());
+        compiled
+    })
+}
+
 /// Compiles a Pact regex so that it must match the whole value.
 pub fn compile_regex(pattern: &str) -> Result<Regex, String> {
+    shared_regex(pattern).map(|re| Regex::clone(&re))
+}
+
+/// [`compile_regex`], shared with the cache.
+fn shared_regex(pattern: &str) -> Result<Arc<Regex>, String> {
     REGEX_CACHE.with(|cache| {
         if let Some(found) = cache.borrow().get(pattern) {
             return found.clone();
@@ -33,6 +64,7 @@ pub fn compile_regex(pattern: &str) -> Result<Regex, String> {
         let compiled = regex::RegexBuilder::new(&format!(r"\A(?:{pattern})\z"))
             .size_limit(1 << 24)
             .build()
+            .map(Arc::new)
             .map_err(|e| invalid_regex_message(pattern, &e));
         let mut cache = cache.borrow_mut();
         if cache.len() >= REGEX_CACHE_LIMIT {
@@ -61,8 +93,8 @@ fn invalid_regex_message(pattern: &str, e: &regex::Error) -> String {
 #[derive(Debug)]
 pub(crate) struct CompiledRule<'r> {
     pub rule: &'r MatchingRule,
-    pub regex: Option<Result<Regex, String>>,
-    pub datetime: Option<Result<datetime::JavaPattern, String>>,
+    pub regex: Option<Result<Arc<Regex>, String>>,
+    pub datetime: Option<Result<Arc<datetime::JavaPattern>, String>>,
     /// `eachKey` / `eachValue`: their rules.
     pub inner: Option<Box<CList<'r>>>,
     /// `arrayContains`: each variant's index and rules (relative to the element).
@@ -79,21 +111,21 @@ impl<'r> CompiledRule<'r> {
             variants: Vec::new(),
         };
         match rule {
-            MatchingRule::Regex(pattern) => compiled.regex = Some(compile_regex(pattern)),
+            MatchingRule::Regex(pattern) => compiled.regex = Some(shared_regex(pattern)),
             MatchingRule::Date(f) => {
-                compiled.datetime = Some(datetime::JavaPattern::parse(datetime::or_default(
+                compiled.datetime = Some(compile_datetime(datetime::or_default(
                     f,
                     datetime::Kind::Date,
                 )))
             }
             MatchingRule::Time(f) => {
-                compiled.datetime = Some(datetime::JavaPattern::parse(datetime::or_default(
+                compiled.datetime = Some(compile_datetime(datetime::or_default(
                     f,
                     datetime::Kind::Time,
                 )))
             }
             MatchingRule::Timestamp(f) => {
-                compiled.datetime = Some(datetime::JavaPattern::parse(datetime::or_default(
+                compiled.datetime = Some(compile_datetime(datetime::or_default(
                     f,
                     datetime::Kind::Timestamp,
                 )))
@@ -122,7 +154,7 @@ impl<'r> CompiledRule<'r> {
 
     pub(crate) fn regex(&self) -> Result<&Regex, String> {
         match &self.regex {
-            Some(Ok(r)) => Ok(r),
+            Some(Ok(r)) => Ok(r.as_ref()),
             Some(Err(e)) => Err(e.clone()),
             None => Err("regex rule without a pattern".into()),
         }

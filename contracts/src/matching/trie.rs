@@ -292,9 +292,9 @@ impl<'r> RuleIndex<'r> {
             if list.rules.is_empty() {
                 continue;
             }
-            match parse(expr) {
-                Ok(tokens) => index.insert(&tokens, CList::compile(list)),
-                Err(e) => index.errors.push(e),
+            match &*parse_cached(expr) {
+                Ok(tokens) => index.insert(tokens, CList::compile(list)),
+                Err(e) => index.errors.push(e.clone()),
             }
         }
         index
@@ -454,6 +454,31 @@ impl<'r> RuleIndex<'r> {
                 .map(move |&t| &self.lists[t as usize])
         })
     }
+}
+
+type Parsed = std::rc::Rc<Result<Vec<Token>, String>>;
+
+thread_local! {
+    /// Parsed rule paths by expression: a contract's rules are parsed once per thread, not
+    /// once per match call.
+    static PARSED: std::cell::RefCell<FxMap<Box<str>, Parsed>> = Default::default();
+}
+
+const PARSED_LIMIT: usize = 1 << 16;
+
+fn parse_cached(expr: &str) -> Parsed {
+    PARSED.with(|cache| {
+        if let Some(found) = cache.borrow().get(expr) {
+            return found.clone();
+        }
+        let parsed = Parsed::new(parse(expr));
+        let mut cache = cache.borrow_mut();
+        if cache.len() >= PARSED_LIMIT {
+            cache.clear();
+        }
+        cache.insert(expr.into(), parsed.clone());
+        parsed
+    })
 }
 
 /// The text of small indices, made once.

@@ -226,6 +226,30 @@ fn days_in_month(year: i32, month: u32) -> u32 {
 }
 
 impl Calendar {
+    /// Records an unsigned number of at most 9 digits read for `field`, if it is a numeric
+    /// field and the value is in range (as [`Calendar::add`] would); `false` otherwise.
+    #[inline]
+    fn number(&mut self, field: Field, v: u64) -> bool {
+        let within = |lo: u64, hi: u64| (lo..=hi).contains(&v);
+        let v32 = v as u32;
+        match field {
+            Field::Year => self.year = Some(v as i32),
+            Field::Year2 => self.year = Some(2000 + v as i32),
+            Field::MonthNumber if within(1, 12) => self.month = Some(v32),
+            Field::Day if within(1, 31) => self.day = Some(v32),
+            Field::DayOfYear if within(1, 366) => self.ordinal = Some(v32),
+            Field::Hour23 if within(0, 23) => self.hour = Some(v32),
+            Field::Hour12 if within(1, 12) => {}
+            Field::Hour11 if within(0, 11) => {}
+            Field::Hour24 if within(1, 24) => {}
+            Field::Unchecked => {}
+            Field::Minute if within(0, 59) => self.minute = Some(v32),
+            Field::Second if within(0, 59) => self.second = Some(v32),
+            _ => return false,
+        }
+        true
+    }
+
     fn add(&mut self, field: Field, s: &str) -> Result<(), String> {
         match field {
             Field::Year => {

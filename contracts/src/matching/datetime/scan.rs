@@ -136,13 +136,20 @@ pub(super) fn scan(pieces: &[Piece], value: &str, cal: &mut Calendar) -> Result<
                     *max
                 };
                 let digits_start = pos;
+                let mut number = 0u64;
                 while pos < bytes.len() && pos - digits_start < max && bytes[pos].is_ascii_digit() {
+                    number = number.wrapping_mul(10) + u64::from(bytes[pos] - b'0');
                     pos += 1;
                 }
                 if pos - digits_start < *min {
                     return Ok(false);
                 }
-                cal.add(*field, &value[start..pos])?;
+                // Unsigned numbers of up to 9 digits are taken as read; the rest (and values
+                // out of range, for the message) go through the text.
+                if !(start == digits_start && pos - digits_start <= 9 && cal.number(*field, number))
+                {
+                    cal.add(*field, &value[start..pos])?;
+                }
             }
             Piece::Words { options, field } => {
                 let rest = &value[pos..];
