@@ -22,10 +22,11 @@
 //!
 //! Errors name the file, the JSON path (`interactions[3].request.method`) and, for a document
 //! parley can point into, the line and column.
-
 //!
-//! [`read`] turns a document into a contract (its HTTP parts in [`read_http`]), [`write`]
-//! turns a contract into a document, and [`locate`] points errors at lines and columns.
+//! `read` turns a document into a contract (its HTTP parts in `read_http`), `write`
+//! turns a contract into a document, and `locate` points errors at lines and columns.
+//!
+//! [`InteractionCommon::extra`]: crate::model::InteractionCommon::extra
 
 use std::path::Path;
 
@@ -75,6 +76,8 @@ pub fn read_pact(path: &Path) -> Result<Contract, PactError> {
 
 /// Parses a Pact document. `file` is where it came from: errors name it and interactions get
 /// their [`Location`].
+///
+/// [`Location`]: crate::model::Location
 pub fn parse_pact(text: &str, file: Option<&Path>) -> Result<Contract, PactError> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let value: Value = serde_json::from_str(text).map_err(|e| syntax_error(&e, file))?;
