@@ -4,9 +4,11 @@
 
 use std::path::Path;
 
-use super::MAX_DEPTH;
 use crate::model::{Contract, Location};
 use crate::pact::PactError;
+
+/// The deepest nesting serde_json accepts (its recursion limit).
+const MAX_DEPTH: usize = 128;
 
 pub(super) fn syntax_error(e: &serde_json::Error, file: Option<&Path>) -> PactError {
     let full = e.to_string();

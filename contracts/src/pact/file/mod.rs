@@ -47,9 +47,6 @@ use locate::{line_col, locate_error, set_locations, syntax_error};
 use read::read_contract;
 use write::{sorted, write_http_v3, write_message_v3, write_v4_interaction};
 
-/// The deepest nesting serde_json accepts (its recursion limit).
-const MAX_DEPTH: usize = 128;
-
 /// Reads a Pact file.
 pub fn read_pact(path: &Path) -> Result<Contract, PactError> {
     let bytes = std::fs::read(path).map_err(|source| PactError::Io {
@@ -230,35 +227,11 @@ pub fn write_losses(contract: &Contract, version: SpecVersion) -> Vec<String> {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Keys shared by reading and writing
+// Shared by reading and writing
 
 /// Metadata keys that carry the specification version.
 const VERSION_KEYS: [&str; 3] = [
     "pactSpecification",
     "pact-specification",
     "pactSpecificationVersion",
-];
-
-const TYPE_HTTP: &str = "Synchronous/HTTP";
-const TYPE_MESSAGE: &str = "Asynchronous/Messages";
-const TYPE_SYNC_MESSAGE: &str = "Synchronous/Messages";
-
-/// Keys of an interaction the model holds; any other key goes to `extra`.
-const COMMON_KEYS: [&str; 8] = [
-    "type",
-    "key",
-    "description",
-    "providerState",
-    "provider_state",
-    "providerStates",
-    "pending",
-    "comments",
-];
-const HTTP_KEYS: [&str; 2] = ["request", "response"];
-const MESSAGE_KEYS: [&str; 5] = [
-    "contents",
-    "metadata",
-    "metaData",
-    "matchingRules",
-    "generators",
 ];

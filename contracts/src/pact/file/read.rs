@@ -5,16 +5,38 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value};
 
+use super::VERSION_KEYS;
 use super::read_http::{request, response, v4_body};
-use super::{
-    COMMON_KEYS, HTTP_KEYS, MESSAGE_KEYS, TYPE_HTTP, TYPE_MESSAGE, TYPE_SYNC_MESSAGE, VERSION_KEYS,
-};
 use crate::model::{
     Contract, Generators, HttpInteraction, Interaction, InteractionCommon, MatchingRules,
     MessageContents, MessageInteraction, ProviderState, SpecVersion, SyncMessageInteraction,
 };
 use crate::pact::body::{self, kind};
 use crate::pact::{PactError, rules};
+
+const TYPE_HTTP: &str = "Synchronous/HTTP";
+const TYPE_MESSAGE: &str = "Asynchronous/Messages";
+const TYPE_SYNC_MESSAGE: &str = "Synchronous/Messages";
+
+/// Keys of an interaction the model holds; any other key goes to `extra`.
+const COMMON_KEYS: [&str; 8] = [
+    "type",
+    "key",
+    "description",
+    "providerState",
+    "provider_state",
+    "providerStates",
+    "pending",
+    "comments",
+];
+const HTTP_KEYS: [&str; 2] = ["request", "response"];
+const MESSAGE_KEYS: [&str; 5] = [
+    "contents",
+    "metadata",
+    "metaData",
+    "matchingRules",
+    "generators",
+];
 
 pub(super) fn read_contract(value: &Value) -> Result<Contract, PactError> {
     let root = as_object(value, "$", "a Pact document (a JSON object)")?;
