@@ -1,6 +1,7 @@
 //! Renderings of a [`LintReport`]: human text (grouped by rule or by file), JSON, SARIF 2.1.0
-//! and JUnit (through the common [`RunResults`](crate::results::RunResults)). They return strings and compute nothing
-//! the report does not hold; printing and colouring decisions are the binary's.
+//! and JUnit (through the common [`RunResults`](crate::results::RunResults)). They return
+//! strings and compute nothing the report does not hold; printing and colouring decisions are
+//! the binary's.
 //!
 //! File paths are shown relative to a base folder (the binary passes the current one), which
 //! is also what SARIF's `artifactLocation.uri` is relative to.
