@@ -6,14 +6,18 @@
 //! observed call whose timeout cannot be seen is not a call "without a timeout". What an input
 //! says is absent (a parley `architecture.yaml` call with no `timeout_ms`) is
 //! `Fact::Known(None)`, and that is what rules report.
+//!
+//! Here: the model types. Beside this file: `merge.rs` (adding, merging and validating graphs)
+//! and `suggest.rs` (the nearest name to a misspelt one).
+
+mod merge;
+mod suggest;
 
 use std::collections::{BTreeMap, HashSet};
 use std::fmt;
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
-
-use super::LintError;
 
 /// Where an element is written: a file, a 1-based line and column (0 when unknown), and the
 /// path of the element inside the document (`services.gateway.calls[0]`).
@@ -470,221 +474,6 @@ pub struct ServiceGraph {
     pub datastores: BTreeMap<String, Datastore>,
 }
 
-impl ServiceGraph {
-    /// Nothing to lint: no service at all.
-    pub fn is_empty(&self) -> bool {
-        self.services.is_empty()
-    }
-
-    /// Adds a service, or merges it into the one of the same name.
-    pub fn add_service(&mut self, service: Service) {
-        match self.services.get_mut(&service.name) {
-            Some(existing) => {
-                if existing.kind == ServiceKind::Service {
-                    existing.kind = service.kind;
-                }
-                existing.public = existing.public.or(service.public);
-                existing.propagates_correlation_id = existing
-                    .propagates_correlation_id
-                    .or(service.propagates_correlation_id);
-                if existing.description.is_none() {
-                    existing.description = service.description;
-                }
-                existing.origin.absorb(service.origin);
-            }
-            None => {
-                self.services.insert(service.name.clone(), service);
-            }
-        }
-    }
-
-    /// Adds a subject, or merges its producers into the one of the same name.
-    pub fn add_subject(&mut self, subject: Subject) {
-        match self.subjects.get_mut(&subject.name) {
-            Some(existing) => {
-                for p in subject.producers {
-                    match existing
-                        .producers
-                        .iter_mut()
-                        .find(|e| e.service == p.service)
-                    {
-                        Some(e) => e.origin.absorb(p.origin),
-                        None => existing.producers.push(p),
-                    }
-                }
-                if existing.description.is_none() {
-                    existing.description = subject.description;
-                }
-                existing.origin.absorb(subject.origin);
-            }
-            None => {
-                self.subjects.insert(subject.name.clone(), subject);
-            }
-        }
-    }
-
-    /// Adds a datastore, or merges its users into the one of the same name.
-    pub fn add_datastore(&mut self, store: Datastore) {
-        match self.datastores.get_mut(&store.name) {
-            Some(existing) => {
-                if existing.kind.is_none() {
-                    existing.kind = store.kind;
-                }
-                if existing.owner.is_none() {
-                    existing.owner = store.owner;
-                }
-                for u in store.users {
-                    if !existing.users.iter().any(|e| e.service == u.service) {
-                        existing.users.push(u);
-                    }
-                }
-                existing.origin.absorb(store.origin);
-            }
-            None => {
-                self.datastores.insert(store.name.clone(), store);
-            }
-        }
-    }
-
-    /// Joins another graph into this one: elements with the same identity (a service's name; a
-    /// call's caller, callee, method, path and handler; a consumer's service, subject and
-    /// durable name) become one, what this graph knows winning over what the other says, and
-    /// unknowns filled from the other.
-    pub fn merge(&mut self, other: ServiceGraph) {
-        for s in other.services.into_values() {
-            self.add_service(s);
-        }
-        let mut calls: std::collections::HashMap<_, usize> = self
-            .calls
-            .iter()
-            .enumerate()
-            .map(|(i, c)| (c.key(), i))
-            .collect();
-        for c in other.calls {
-            match calls.get(&c.key()) {
-                Some(&i) => self.calls[i].absorb(c),
-                None => {
-                    calls.insert(c.key(), self.calls.len());
-                    self.calls.push(c);
-                }
-            }
-        }
-        for s in other.subjects.into_values() {
-            self.add_subject(s);
-        }
-        let mut consumers: std::collections::HashMap<_, usize> = self
-            .consumers
-            .iter()
-            .enumerate()
-            .map(|(i, c)| (c.key(), i))
-            .collect();
-        for c in other.consumers {
-            match consumers.get(&c.key()) {
-                Some(&i) => self.consumers[i].absorb(c),
-                None => {
-                    consumers.insert(c.key(), self.consumers.len());
-                    self.consumers.push(c);
-                }
-            }
-        }
-        for d in other.datastores.into_values() {
-            self.add_datastore(d);
-        }
-    }
-
-    /// Every service named by a call, producer, consumer or datastore must be in the graph: a
-    /// misspelt name is an error at the place it is written, not a new service.
-    pub fn validate(&self) -> Result<(), LintError> {
-        let check = |name: &str, origin: &Origin, field: &str, what: &str| {
-            if self.services.contains_key(name) {
-                return Ok(());
-            }
-            let mut message = format!("{what} names service `{name}`, which is not described");
-            if let Some(close) = closest(name, self.services.keys().map(String::as_str)) {
-                message.push_str(&format!(" (did you mean `{close}`?)"));
-            } else {
-                message.push_str(
-                    " (add it under `services`, with `kind: external` if it is not yours)",
-                );
-            }
-            Err(LintError::invalid_at(origin.field(field), message))
-        };
-        for c in &self.calls {
-            check(&c.from, &c.origin, "from", "a call")?;
-            check(&c.to, &c.origin, "to", "a call")?;
-        }
-        for s in self.subjects.values() {
-            for p in &s.producers {
-                check(
-                    &p.service,
-                    &p.origin,
-                    "service",
-                    &format!("a producer of {}", s.name),
-                )?;
-            }
-        }
-        for c in &self.consumers {
-            check(
-                &c.service,
-                &c.origin,
-                "service",
-                &format!("a consumer of {}", c.subject),
-            )?;
-            if let Some(state) = c.probe.as_ref().and_then(|p| p.state.as_ref()) {
-                check(
-                    &state.service,
-                    &c.origin,
-                    "probe",
-                    &format!("the probe state query of a consumer of {}", c.subject),
-                )?;
-            }
-        }
-        for d in self.datastores.values() {
-            for u in d.services() {
-                check(
-                    &u.service,
-                    &u.origin,
-                    "service",
-                    &format!("datastore {}", d.name),
-                )?;
-            }
-        }
-        Ok(())
-    }
-}
-
-/// The candidate nearest to `name` by edit distance, when it is near enough to be a typo.
-pub(crate) fn closest<'a>(
-    name: &str,
-    candidates: impl Iterator<Item = &'a str>,
-) -> Option<&'a str> {
-    let limit = (name.chars().count() / 3).max(2);
-    candidates
-        .map(|c| (levenshtein(name, c), c))
-        .filter(|(d, _)| *d <= limit)
-        .min()
-        .map(|(_, c)| c)
-}
-
-fn levenshtein(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut prev = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let cur = row[j + 1];
-            row[j + 1] = if ca == *cb {
-                prev
-            } else {
-                1 + prev.min(cur).min(row[j])
-            };
-            prev = cur;
-        }
-    }
-    row[b.len()]
-}
-
 /// Whether two NATS subjects or filters can name the same subject: `*` stands for one token,
 /// `>` for one or more trailing tokens, on either side.
 pub fn subjects_overlap(a: &str, b: &str) -> bool {
@@ -709,53 +498,7 @@ pub fn has_wildcard(subject: &str) -> bool {
     subject.split('.').any(|t| t == "*" || t == ">")
 }
 
+pub(crate) use suggest::closest;
+
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn wildcards_overlap_as_nats_does() {
-        assert!(subjects_overlap("orders.>", "orders.created"));
-        assert!(subjects_overlap("orders.*", "orders.created"));
-        assert!(!subjects_overlap("orders.*", "orders.created.eu"));
-        assert!(subjects_overlap("orders.>", "orders.created.eu"));
-        assert!(!subjects_overlap("orders.>", "orders"));
-        assert!(subjects_overlap("dlq.c.>", "dlq.*.orders.created"));
-        assert!(!subjects_overlap("payments.charged", "payments.declined"));
-        assert!(subjects_overlap("payments.charged", "payments.charged"));
-    }
-
-    #[test]
-    fn merge_fills_unknowns_and_keeps_what_is_known() {
-        let mut a = ServiceGraph::default();
-        a.add_service(Service::new("a", ServiceKind::Service));
-        let mut call = SyncCall::new("a", "b");
-        call.timeout_ms = Fact::Known(Some(100));
-        a.calls.push(call);
-        let mut b = ServiceGraph::default();
-        b.add_service(Service::new("b", ServiceKind::External));
-        let mut seen = SyncCall::new("a", "b");
-        seen.timeout_ms = Fact::Known(None);
-        seen.circuit_breaker = Fact::Known(true);
-        seen.origin = Origin::traced(["t1".to_string()]);
-        b.calls.push(seen);
-        a.merge(b);
-        assert_eq!(a.calls.len(), 1);
-        assert_eq!(a.calls[0].timeout_ms, Fact::Known(Some(100)));
-        assert_eq!(a.calls[0].circuit_breaker, Fact::Known(true));
-        assert_eq!(a.calls[0].origin.traces, vec!["t1".to_string()]);
-        assert_eq!(a.services["b"].kind, ServiceKind::External);
-        assert!(a.validate().is_ok());
-    }
-
-    #[test]
-    fn a_misspelt_service_is_an_error_with_a_suggestion() {
-        let mut g = ServiceGraph::default();
-        g.add_service(Service::new("payment-service", ServiceKind::Service));
-        g.add_service(Service::new("order-service", ServiceKind::Service));
-        g.calls
-            .push(SyncCall::new("order-service", "paymnet-service"));
-        let e = g.validate().unwrap_err();
-        assert!(e.message.contains("did you mean `payment-service`"), "{e}");
-    }
-}
+mod tests;

@@ -1,83 +1,11 @@
-//! Rules on synchronous calls: chains, cycles, timeouts, retries, circuit breakers, fan-out.
+//! Chains and cycles of synchronous calls: the graph of request paths (one node per call,
+//! handler and service), chain depth and worst-case latency (PL003), cycles (PL004).
 
-use std::borrow::Cow;
-use std::collections::BTreeMap;
-
-use super::analysis::{Components, Digraph, FxMap, Longest, components, longest};
-use super::{Context, Hit, Rule, RuleInfo, per_call_site};
+use super::{Route, normalised, preview};
 use crate::lint::Severity;
-use crate::lint::graph::{Fact, ServiceKind, SyncCall};
-
-/// A route as written in a call (`method` + `path`) or a handler (`POST /orders/{id}`),
-/// normalised: method upper-cased, parameters (`{id}`, `:id`) made anonymous, trailing `/` and
-/// query dropped.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Route {
-    pub method: Option<String>,
-    pub path: Option<String>,
-}
-
-impl Route {
-    pub fn of_call(c: &SyncCall) -> Route {
-        Route {
-            method: c.method.as_deref().map(str::to_ascii_uppercase),
-            path: c.path.as_deref().map(normalise_path),
-        }
-    }
-
-    /// Parses a handler: `POST /orders`, `/orders`, `POST`.
-    pub fn parse(handler: &str) -> Route {
-        let mut parts = handler.split_whitespace();
-        let (a, b) = (parts.next(), parts.next());
-        match (a, b) {
-            (Some(m), Some(p)) => Route {
-                method: Some(m.to_ascii_uppercase()),
-                path: Some(normalise_path(p)),
-            },
-            (Some(p), None) if p.starts_with('/') => Route {
-                method: None,
-                path: Some(normalise_path(p)),
-            },
-            (Some(m), None) => Route {
-                method: Some(m.to_ascii_uppercase()),
-                path: None,
-            },
-            _ => Route {
-                method: None,
-                path: None,
-            },
-        }
-    }
-}
-
-fn normalise_path(p: &str) -> String {
-    normalised(p).into_owned()
-}
-
-/// A path normalised, borrowed when it already is (the common case: no parameter, no query,
-/// no trailing `/`), so that normalising every call of a large graph allocates little.
-fn normalised(p: &str) -> Cow<'_, str> {
-    let p = p.split(['?', '#']).next().unwrap_or_default();
-    let clean = !p.contains(['{', ':']) && (p == "/" || !p.ends_with('/'));
-    if clean && !p.is_empty() {
-        return Cow::Borrowed(p);
-    }
-    let segments: Vec<&str> = p
-        .split('/')
-        .map(|s| {
-            if (s.starts_with('{') && s.ends_with('}')) || s.starts_with(':') {
-                "{}"
-            } else {
-                s
-            }
-        })
-        .collect();
-    let joined = segments.join("/");
-    Cow::Owned(match joined.trim_end_matches('/') {
-        "" => "/".to_string(),
-        t => t.to_string(),
-    })
-}
+use crate::lint::graph::{Fact, SyncCall};
+use crate::lint::rules::analysis::{Components, Digraph, FxMap, Longest, components, longest};
+use crate::lint::rules::{Context, Hit, Rule, RuleInfo};
 
 /// What a node of [`RequestPaths`] beyond the calls stands for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -255,7 +183,7 @@ struct Ends {
 
 /// How many hops of a chain a finding shows first; the last [`SHOWN_TAIL`] are shown too, the
 /// rest counted. A chain hundreds of calls long is one finding, not a report of its own.
-const SHOWN_HOPS: usize = 8;
+pub(super) const SHOWN_HOPS: usize = 8;
 const SHOWN_TAIL: usize = 2;
 
 /// A chain of calls as a finding shows it.
@@ -320,12 +248,6 @@ impl<'g> Chain<'g> {
                 .zip(&other.tail)
                 .all(|(x, y)| std::ptr::eq(*x, *y))
     }
-}
-
-/// Calls made by a system outside ours (`kind: external`): their client settings are not ours
-/// to fix, so the call-level rules leave them alone.
-fn ours(cx: &Context<'_>, i: usize) -> bool {
-    cx.kinds[cx.ends[i].0] != Some(ServiceKind::External)
 }
 
 /// Worst-case milliseconds a caller waits on one call: its timeout times its attempts.
@@ -524,20 +446,8 @@ impl Rule for Cycle {
     }
 }
 
-/// The first names of a long list, and how many more.
-fn preview(names: &[&str], max: usize) -> String {
-    if names.len() <= max {
-        return names.join(", ");
-    }
-    format!(
-        "{}, and {} more",
-        names[..max].join(", "),
-        names.len() - max
-    )
-}
-
 /// A shortest cycle through `start` inside its component, by breadth-first search.
-fn shortest_cycle(g: &Digraph, comp: &[usize], c: usize, start: usize) -> Vec<usize> {
+pub(super) fn shortest_cycle(g: &Digraph, comp: &[usize], c: usize, start: usize) -> Vec<usize> {
     let mut parent: FxMap<usize, usize> = FxMap::default();
     let mut queue = std::collections::VecDeque::from([start]);
     while let Some(v) = queue.pop_front() {
@@ -566,238 +476,4 @@ fn shortest_cycle(g: &Digraph, comp: &[usize], c: usize, start: usize) -> Vec<us
         }
     }
     vec![start, start]
-}
-
-/// PL005: a synchronous call without a timeout.
-pub struct Timeout;
-
-static TIMEOUT: RuleInfo = RuleInfo {
-    id: "PL005",
-    name: "call-without-timeout",
-    severity: Severity::Error,
-    summary: "Synchronous call without a timeout",
-    why: "A call without a timeout waits as long as the callee hangs: one slow service ties up its callers' connections and threads, and the slowness spreads up the chain.",
-    fix: "Give every attempt a timeout (timeout_ms) shorter than what the caller's own caller waits.",
-};
-
-impl Rule for Timeout {
-    fn info(&self) -> &'static RuleInfo {
-        &TIMEOUT
-    }
-
-    fn check(&self, cx: &Context<'_>) -> Vec<Hit> {
-        let calls = cx
-            .graph
-            .calls
-            .iter()
-            .enumerate()
-            .filter(|&(i, c)| ours(cx, i) && c.timeout_ms.is(&None))
-            .map(|(_, c)| c);
-        per_call_site(calls, "", |c| {
-            Hit::new(
-                c.label(),
-                format!(
-                    "{} calls {}{} without a timeout: if {} hangs, so does {}",
-                    c.from,
-                    c.to,
-                    c.route().map(|r| format!(" ({r})")).unwrap_or_default(),
-                    c.to,
-                    c.from
-                ),
-                &c.origin,
-                "",
-            )
-        })
-    }
-}
-
-/// PL006: retries on a call that is not safe to repeat.
-pub struct RetryIdempotency;
-
-static RETRY_IDEMPOTENCY: RuleInfo = RuleInfo {
-    id: "PL006",
-    name: "retry-not-idempotent",
-    severity: Severity::Error,
-    summary: "Retries on a call that is not idempotent",
-    why: "A retry after a timeout repeats a request that may already have succeeded: a non-idempotent call (a POST that charges, creates, sends) then happens twice.",
-    fix: "Retry only idempotent calls (retries.on: idempotent-only), or make the call idempotent with an idempotency key the callee de-duplicates on (idempotency_key).",
-};
-
-impl Rule for RetryIdempotency {
-    fn info(&self) -> &'static RuleInfo {
-        &RETRY_IDEMPOTENCY
-    }
-
-    fn check(&self, cx: &Context<'_>) -> Vec<Hit> {
-        let calls = cx.graph.calls.iter().enumerate().filter(|&(i, c)| {
-            let Fact::Known(Some(r)) = c.retries else {
-                return false;
-            };
-            ours(cx, i) && c.retried(r) && c.repeat_safe().is(&false)
-        });
-        per_call_site(calls.map(|(_, c)| c), "retries", |c| {
-            let max_attempts = match c.retries {
-                Fact::Known(Some(r)) => r.max_attempts,
-                _ => 0,
-            };
-            Hit::new(
-                c.label(),
-                format!(
-                    "{} retries {}{} up to {} attempts, but the call is not idempotent and carries no idempotency key: a retry can do it twice",
-                    c.from,
-                    c.to,
-                    c.route().map(|r| format!(" ({r})")).unwrap_or_default(),
-                    max_attempts
-                ),
-                &c.origin,
-                "retries",
-            )
-        })
-    }
-}
-
-/// PL007: a synchronous call without a circuit breaker.
-pub struct CircuitBreaker;
-
-static CIRCUIT_BREAKER: RuleInfo = RuleInfo {
-    id: "PL007",
-    name: "no-circuit-breaker",
-    severity: Severity::Warning,
-    summary: "Synchronous call without a circuit breaker",
-    why: "While the callee is down every call still waits for its timeout (and its retries), piling up load on both sides; a breaker fails fast and lets the callee recover.",
-    fix: "Put a circuit breaker on the client of the callee (open after consecutive failures, half-open after a cool-down) and declare it (circuit_breaker: true).",
-};
-
-impl Rule for CircuitBreaker {
-    fn info(&self) -> &'static RuleInfo {
-        &CIRCUIT_BREAKER
-    }
-
-    fn check(&self, cx: &Context<'_>) -> Vec<Hit> {
-        let calls = cx
-            .graph
-            .calls
-            .iter()
-            .enumerate()
-            .filter(|&(i, c)| ours(cx, i) && c.circuit_breaker.is(&false))
-            .map(|(_, c)| c);
-        per_call_site(calls, "", |c| {
-            Hit::new(
-                c.label(),
-                format!(
-                    "{} calls {}{} without a circuit breaker: while {} is down, every call waits for its timeout",
-                    c.from,
-                    c.to,
-                    c.route().map(|r| format!(" ({r})")).unwrap_or_default(),
-                    c.to
-                ),
-                &c.origin,
-                "",
-            )
-        })
-    }
-}
-
-/// PL008: one request handler calling many services synchronously.
-pub struct FanOut;
-
-static FAN_OUT: RuleInfo = RuleInfo {
-    id: "PL008",
-    name: "sync-fan-out",
-    severity: Severity::Warning,
-    summary: "Request handler calling many services synchronously",
-    why: "A request that fans out synchronously is as slow as its slowest callee and fails when any of them does, unless it was built for partial answers.",
-    fix: "Fetch in parallel with a deadline and degrade to partial answers, keep a local read model fed by events, or split the request.",
-};
-
-impl Rule for FanOut {
-    fn info(&self) -> &'static RuleInfo {
-        &FAN_OUT
-    }
-
-    fn check(&self, cx: &Context<'_>) -> Vec<Hit> {
-        let mut groups: BTreeMap<(usize, Option<usize>), Vec<&SyncCall>> = BTreeMap::new();
-        for (i, c) in cx.graph.calls.iter().enumerate() {
-            if ours(cx, i) {
-                groups
-                    .entry((cx.ends[i].0, cx.handler[i]))
-                    .or_default()
-                    .push(c);
-            }
-        }
-        let max = cx.thresholds.max_fan_out;
-        let mut hits = Vec::new();
-        for ((from, _), calls) in groups {
-            if calls.len() <= max {
-                continue;
-            }
-            let from = cx.names[from];
-            let mut seen = std::collections::HashSet::new();
-            let first_per_target: Vec<&SyncCall> = calls
-                .iter()
-                .copied()
-                .filter(|c| seen.insert(c.to.as_str()))
-                .collect();
-            if first_per_target.len() <= max {
-                continue;
-            }
-            let handler = calls[0].handler.as_deref();
-            let (what, element) = match handler {
-                Some(h) => (
-                    format!("the request handler {h} of {from}"),
-                    format!("{from} ({h})"),
-                ),
-                None => (
-                    format!("{from} (calls not tied to a handler)"),
-                    from.to_string(),
-                ),
-            };
-            let targets: Vec<&str> = first_per_target.iter().map(|c| c.to.as_str()).collect();
-            let mut hit = Hit::new(
-                element,
-                format!(
-                    "{what} calls {} services synchronously (more than {max}): {}",
-                    targets.len(),
-                    preview(&targets, 10)
-                ),
-                &first_per_target[0].origin,
-                "",
-            );
-            for c in first_per_target.iter().skip(1).take(SHOWN_HOPS) {
-                hit.related(&c.origin, "", c.label());
-            }
-            hits.push(hit);
-        }
-        hits
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn routes_normalise() {
-        assert_eq!(
-            Route::parse("post /orders/{id}/"),
-            Route::parse("POST /orders/:orderId")
-        );
-        assert_eq!(Route::parse("/a?x=1").path.as_deref(), Some("/a"));
-        let mut c = SyncCall::new("a", "b");
-        c.method = Some("get".into());
-        c.path = Some("/orders/{orderId}".into());
-        assert_eq!(Route::of_call(&c), Route::parse("GET /orders/{id}"));
-    }
-
-    #[test]
-    fn shortest_cycle_is_found() {
-        // 0 → 1 → 2 → 0, 1 → 0
-        let g = Digraph::from_edges(3, &[(0, 1), (1, 2), (2, 0), (1, 0)]);
-        let cs = components(&g);
-        let cycle = shortest_cycle(&g, &cs.of, cs.of[0], 0);
-        assert_eq!(cycle, vec![0, 1, 0]);
-        let g = Digraph::from_edges(1, &[(0, 0)]);
-        let cs = components(&g);
-        assert_eq!(shortest_cycle(&g, &cs.of, 0, 0), vec![0, 0]);
-    }
 }
