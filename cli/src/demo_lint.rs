@@ -41,7 +41,7 @@ pub fn declared(described: &ServiceGraph, config: &Config) -> View {
         config,
         vec![InputInfo {
             path: parley_samples::ARCHITECTURE_PATH.into(),
-            kind: "parley architecture",
+            kind: lint::Importer::kind(&arch_yaml::ArchitectureYaml),
         }],
     );
     View {
