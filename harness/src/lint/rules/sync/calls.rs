@@ -3,7 +3,7 @@
 
 use super::ours;
 use crate::lint::Severity;
-use crate::lint::graph::Fact;
+use crate::lint::graph::{Fact, SyncCall};
 use crate::lint::rules::{Context, Hit, Rule, RuleInfo, per_call_site};
 
 /// PL005: a synchronous call without a timeout.
@@ -24,28 +24,17 @@ impl Rule for Timeout {
     }
 
     fn check(&self, cx: &Context<'_>) -> Vec<Hit> {
-        let calls = cx
-            .graph
-            .calls
-            .iter()
-            .enumerate()
-            .filter(|&(i, c)| ours(cx, i) && c.timeout_ms.is(&None))
-            .map(|(_, c)| c);
-        per_call_site(calls, "", |c| {
-            Hit::new(
-                c.label(),
+        own_call_sites(
+            cx,
+            "",
+            |c| c.timeout_ms.is(&None),
+            |c, callee| {
                 format!(
-                    "{} calls {}{} without a timeout: if {} hangs, so does {}",
-                    c.from,
-                    c.to,
-                    c.route().map(|r| format!(" ({r})")).unwrap_or_default(),
-                    c.to,
-                    c.from
-                ),
-                &c.origin,
-                "",
-            )
-        })
+                    "{} calls {callee} without a timeout: if {} hangs, so does {}",
+                    c.from, c.to, c.from
+                )
+            },
+        )
     }
 }
 
@@ -67,30 +56,22 @@ impl Rule for RetryIdempotency {
     }
 
     fn check(&self, cx: &Context<'_>) -> Vec<Hit> {
-        let calls = cx.graph.calls.iter().enumerate().filter(|&(i, c)| {
-            let Fact::Known(Some(r)) = c.retries else {
-                return false;
-            };
-            ours(cx, i) && c.retried(r) && c.repeat_safe().is(&false)
-        });
-        per_call_site(calls.map(|(_, c)| c), "retries", |c| {
-            let max_attempts = match c.retries {
-                Fact::Known(Some(r)) => r.max_attempts,
-                _ => 0,
-            };
-            Hit::new(
-                c.label(),
+        let retried = |c: &SyncCall| match c.retries {
+            Fact::Known(Some(r)) if c.retried(r) && c.repeat_safe().is(&false) => Some(r),
+            _ => None,
+        };
+        own_call_sites(
+            cx,
+            "retries",
+            |c| retried(c).is_some(),
+            |c, callee| {
                 format!(
-                    "{} retries {}{} up to {} attempts, but the call is not idempotent and carries no idempotency key: a retry can do it twice",
+                    "{} retries {callee} up to {} attempts, but the call is not idempotent and carries no idempotency key: a retry can do it twice",
                     c.from,
-                    c.to,
-                    c.route().map(|r| format!(" ({r})")).unwrap_or_default(),
-                    max_attempts
-                ),
-                &c.origin,
-                "retries",
-            )
-        })
+                    retried(c).map_or(0, |r| r.max_attempts)
+                )
+            },
+        )
     }
 }
 
@@ -112,26 +93,41 @@ impl Rule for CircuitBreaker {
     }
 
     fn check(&self, cx: &Context<'_>) -> Vec<Hit> {
-        let calls = cx
-            .graph
-            .calls
-            .iter()
-            .enumerate()
-            .filter(|&(i, c)| ours(cx, i) && c.circuit_breaker.is(&false))
-            .map(|(_, c)| c);
-        per_call_site(calls, "", |c| {
-            Hit::new(
-                c.label(),
+        own_call_sites(
+            cx,
+            "",
+            |c| c.circuit_breaker.is(&false),
+            |c, callee| {
                 format!(
-                    "{} calls {}{} without a circuit breaker: while {} is down, every call waits for its timeout",
-                    c.from,
-                    c.to,
-                    c.route().map(|r| format!(" ({r})")).unwrap_or_default(),
-                    c.to
-                ),
-                &c.origin,
-                "",
-            )
-        })
+                    "{} calls {callee} without a circuit breaker: while {} is down, every call waits for its timeout",
+                    c.from, c.to
+                )
+            },
+        )
     }
+}
+
+/// The calls of the system's own services that `flagged` picks, one hit per call site (see
+/// [`per_call_site`]) at the call's `field`, worded by `message` from the call and its callee
+/// (`payment-service (POST /api/charge)`).
+fn own_call_sites(
+    cx: &Context<'_>,
+    field: &str,
+    flagged: impl Fn(&SyncCall) -> bool,
+    message: impl Fn(&SyncCall, String) -> String,
+) -> Vec<Hit> {
+    let calls = cx
+        .graph
+        .calls
+        .iter()
+        .enumerate()
+        .filter(|&(i, c)| ours(cx, i) && flagged(c))
+        .map(|(_, c)| c);
+    per_call_site(calls, field, |c| {
+        let callee = match c.route() {
+            Some(r) => format!("{} ({r})", c.to),
+            None => c.to.clone(),
+        };
+        Hit::new(c.label(), message(c, callee), &c.origin, field)
+    })
 }
