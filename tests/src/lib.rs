@@ -23,6 +23,14 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
 /// outlived it could hold them).
 const PIPE_GRACE: Duration = Duration::from_secs(5);
 
+/// The repository's root folder (test data and the samples' files are read from it).
+pub fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ has a parent")
+        .to_path_buf()
+}
+
 /// The `parley` binary of this build: `<target>/<profile>/parley`, next to the `deps/` folder
 /// the test executable runs from (so any `CARGO_TARGET_DIR` and profile work).
 ///

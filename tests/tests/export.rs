@@ -7,17 +7,10 @@ use std::time::Duration;
 
 use parley_contracts::Interaction;
 use parley_contracts::load::load_paths;
-use parley_e2e::parley;
+use parley_e2e::{parley, repo};
 use serde_json::Value;
 
 const QUICK: Duration = Duration::from_secs(20);
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("cli/ has a parent")
-        .to_path_buf()
-}
 
 fn sample_contracts() -> PathBuf {
     repo().join("sample-services/contracts")

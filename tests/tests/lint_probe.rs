@@ -5,10 +5,10 @@
 //! seen; NATS or a service that cannot be reached is exit 3 with a clear message.
 
 use std::net::TcpListener;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
-use parley_e2e::{Run, parley, parley_bin};
+use parley_e2e::{Run, parley, parley_bin, repo};
 use parley_harness::nats::NatsServer;
 use parley_samples::defect::{Defect, Service};
 use parley_samples::stack::{Launcher, Stack, StackOptions};
@@ -18,7 +18,7 @@ use serde_json::Value;
 const RUN_TIMEOUT: Duration = Duration::from_secs(60);
 
 fn description() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../sample-services/architecture.yaml")
+    repo().join("sample-services/architecture.yaml")
 }
 
 fn runtime() -> tokio::runtime::Runtime {

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
-use parley_e2e::{Parley, Run, parley, parley_bin};
+use parley_e2e::{Parley, Run, parley, parley_bin, repo};
 use parley_harness::nats::NatsServer;
 use parley_samples::defect::{Defect, Service};
 use parley_samples::http_server::PROVIDER_STATES_PATH;
@@ -31,13 +31,6 @@ const PROVIDERS: [Service; 5] = [
 const RUN_TIMEOUT: Duration = Duration::from_secs(90);
 /// Bound for a run that needs no service.
 const QUICK: Duration = Duration::from_secs(20);
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("cli/ has a parent")
-        .to_path_buf()
-}
 
 fn sample_contracts() -> PathBuf {
     repo().join("sample-services/contracts")
