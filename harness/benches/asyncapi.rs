@@ -16,21 +16,9 @@ use std::time::{Duration, Instant};
 use criterion::{Criterion, Throughput};
 use parley_harness::lint::{self, Document, Registry};
 
-/// A small deterministic generator (xorshift64*), so every run imports the same documents.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
+#[path = "support/rng.rs"]
+mod rng;
+use rng::Rng;
 
 const DOMAINS: [&str; 8] = [
     "orders", "payments", "shipping", "users", "catalog", "billing", "reviews", "stock",
@@ -146,7 +134,7 @@ fn document(i: usize, rng: &mut Rng) -> String {
 
 /// Writes `n` documents into `dir`, one folder per application; returns them.
 fn generate(dir: &Path, n: usize) -> Vec<(PathBuf, String)> {
-    let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+    let mut rng = Rng::seeded();
     (0..n)
         .map(|i| {
             let text = document(i, &mut rng);

@@ -22,21 +22,9 @@ use parley_harness::lint::graph::{
 };
 use parley_harness::lint::{self, Config, Location, arch_yaml};
 
-/// A small deterministic generator (xorshift64*), so every run lints the same graph.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
+#[path = "support/rng.rs"]
+mod rng;
+use rng::Rng;
 
 fn env(name: &str, default: usize) -> usize {
     std::env::var(name)
@@ -50,7 +38,7 @@ fn at(path: String) -> Origin {
 }
 
 fn generate(services: usize, calls: usize) -> ServiceGraph {
-    let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+    let mut rng = Rng::seeded();
     let mut g = ServiceGraph::default();
     let name = |i: usize| format!("svc-{i:05}");
     for i in 0..services {
