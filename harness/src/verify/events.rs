@@ -212,11 +212,13 @@ async fn from_nats(
     let mut subscription = bounded(nats, limit, nats.subscribe(subject.clone()))
         .await
         .map_err(|e| Outcome::Error(format!("cannot subscribe to {subject}: {e}")))?;
-    bounded(nats, limit, nats.flush()).await.map_err(|e| {
-        Outcome::Error(format!(
-            "NATS went away while subscribing to {subject}: {e}"
-        ))
-    })?;
+    bounded(nats, limit, server_has_read(nats))
+        .await
+        .map_err(|e| {
+            Outcome::Error(format!(
+                "NATS went away while subscribing to {subject}: {e}"
+            ))
+        })?;
     // The trigger's correlation ID: the contract's own, if its trigger sets one, else ours.
     let correlation = match trigger {
         Trigger::Publish { headers, .. } => headers
@@ -406,6 +408,27 @@ fn nats_lost(nats: &async_nats::Client) -> bool {
 /// A NATS operation, bounded: a client whose server went away queues commands and waits for a
 /// reconnect that may never come, so an unbounded `flush` would hang verification for ever. It
 /// ends when the operation does, when the client notices it lost its server, or after `limit`.
+/// Returns once the server has read everything this connection sent so far, subscriptions
+/// included. A flush only puts the bytes on the wire: a provider's publish on its own
+/// connection can reach the server before it has read our `SUB`, and that message would be
+/// lost to us. The server reads a connection's protocol in order, so a message we publish to a
+/// fresh inbox after the `SUB` comes back only once the `SUB` is in place.
+async fn server_has_read(nats: &async_nats::Client) -> Result<(), String> {
+    let inbox = nats.new_inbox();
+    let mut echo = nats
+        .subscribe(inbox.clone())
+        .await
+        .map_err(|e| e.to_string())?;
+    nats.publish(inbox, bytes::Bytes::new())
+        .await
+        .map_err(|e| e.to_string())?;
+    nats.flush().await.map_err(|e| e.to_string())?;
+    match echo.next().await {
+        Some(_) => Ok(()),
+        None => Err("the subscription closed before the server answered".into()),
+    }
+}
+
 async fn bounded<T, E: std::fmt::Display>(
     nats: &async_nats::Client,
     limit: Duration,
